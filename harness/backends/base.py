@@ -1,0 +1,34 @@
+"""The generation-backend interface shared by HF, vLLM and test fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from harness.progress import Advance
+
+
+@runtime_checkable
+class GenerationBackend(Protocol):
+    """Greedy text generation over fully formatted prompts.
+
+    ``tokenizer`` is exposed so callers can format prompts with the model's
+    own chat template (see :class:`harness.prompts.PromptFormatter`).
+    """
+
+    name: str
+    tokenizer: Any
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int,
+        advance: Advance | None = None,
+    ) -> list[str]:
+        """Return one greedy completion per prompt, in prompt order."""
+        ...
+
+    def close(self) -> None:
+        """Free the model and any accelerator memory it holds."""
+        ...

@@ -1,0 +1,57 @@
+"""Run settings shared by the CLI and the pytest plugin, validated by pydantic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.checkpoint import LoadOptions
+
+BackendName = Literal["auto", "hf", "vllm"]
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class RunSettings(BaseModel):
+    """Every setting of one harness run, after CLI > env > ini > default resolution."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: tuple[str, ...] = ()
+    baseline: str | None = None
+    backend: BackendName = "auto"
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    batch_size: int = Field(default=16, ge=1)
+    max_new_tokens: int = Field(default=64, ge=1)
+    harm_threshold: float = Field(default=0.10, ge=0.0, le=1.0)
+    report_dir: Path = Path("reports")
+    seed: int = 0
+    repair: bool = False
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    tensor_parallel_size: int = Field(default=1, ge=1)
+
+    def load_options(self, device: str) -> LoadOptions:
+        """Loading options for a concrete device."""
+        return LoadOptions(
+            device=device,
+            dtype=self.dtype,
+            allow_pickle=self.allow_pickle,
+            trust_remote_code=self.trust_remote_code,
+        )
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One checkpoint under test: what the user typed and a display name."""
+
+    ref: str
+    name: str
+
+    @classmethod
+    def from_ref(cls, ref: str) -> Subject:
+        name = ref if ref.startswith("zoo:") else Path(ref).name or ref
+        return cls(ref=ref, name=name)
