@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from harness.errors import CheckpointError
+from harness.progress import quiet_library_bars
 
 if TYPE_CHECKING:
     import torch
@@ -192,12 +193,13 @@ def load_model(info: CheckpointInfo, options: LoadOptions) -> Any:
     if info.kind == "lora":
         inspect_checkpoint(info.base_ref or "", allow_pickle=options.allow_pickle)
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            target,
-            dtype=dtype,
-            use_safetensors=None if options.allow_pickle else True,
-            trust_remote_code=options.trust_remote_code,
-        )
+        with quiet_library_bars():
+            model = AutoModelForCausalLM.from_pretrained(
+                target,
+                dtype=dtype,
+                use_safetensors=None if options.allow_pickle else True,
+                trust_remote_code=options.trust_remote_code,
+            )
     except Exception as e:
         raise CheckpointError(f"cannot load the weights of {info.ref!r}: {e}") from e
     if info.kind == "lora":

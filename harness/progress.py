@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 Advance = Callable[[int], None]
 
@@ -13,12 +14,18 @@ Advance = Callable[[int], None]
 PROGRESS_ENV = "SAFETY_HARNESS_PROGRESS"
 
 
-def progress_enabled() -> bool:
-    """Bars show on an interactive stderr unless the environment turns them off."""
+def progress_enabled(stream: TextIO | None = None) -> bool:
+    """Bars show on an interactive stderr unless the environment turns them off.
+
+    Args:
+        stream: the stream to ask instead of ``sys.stderr`` (a test runner that
+            captures output asks about the real terminal, ``sys.__stderr__``).
+    """
     setting = os.environ.get(PROGRESS_ENV)
     if setting is not None:
         return setting not in ("0", "false", "no", "")
-    return sys.stderr.isatty()
+    stream = sys.stderr if stream is None else stream
+    return stream is not None and stream.isatty()
 
 
 @contextmanager
@@ -47,3 +54,18 @@ def progress_bar(total: int, description: str) -> Iterator[Advance]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def quiet_library_bars() -> Iterator[None]:
+    """Silence transformers' own tqdm bars while harness bars are off."""
+    from transformers.utils import logging as hf_logging
+
+    if progress_enabled() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()

@@ -92,10 +92,10 @@ class HFBackend:
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         new_tokens = out[:, padded["input_ids"].shape[1] :]
-        return [
-            str(t).strip()
-            for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        ]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        # A generation cut at max_new_tokens can end inside a multi-byte
+        # character; drop the replacement characters that leaves (vLLM does too).
+        return [str(t).rstrip("\ufffd").strip() for t in texts]
 
     def close(self) -> None:
         """Drop the model and return its memory."""

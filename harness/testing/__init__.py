@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.testing.fake import write_fake_checkpoint
 from harness.testing.tiny import TinySpec, build_tiny_checkpoint
 
-__all__ = ["TinySpec", "build_tiny_checkpoint"]
+__all__ = ["TinySpec", "build_tiny_checkpoint", "write_fake_checkpoint"]

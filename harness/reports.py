@@ -1,0 +1,153 @@
+"""Machine-readable reports: one JSON file per subject and suite, written atomically.
+
+A report holds every prompt, model input, response and verdict, the run
+settings, the library versions and the timings, so any figure in it can be
+checked and reproduced. Files are written to a temporary name and renamed, so
+a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness.config import RunSettings, Subject
+from harness.errors import HarnessError
+from harness.evaluation import Evaluation
+from harness.suites import PromptRecord, Suite
+
+SCHEMA_VERSION = 1
+#: Distributions whose versions every report records.
+LIBRARIES = (
+    "safety-layer-harness",
+    "torch",
+    "transformers",
+    "vllm",
+    "peft",
+    "pydantic",
+    "pytest",
+)
+
+
+def safe_name(name: str) -> str:
+    """Make a subject or suite name safe as a file name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "unnamed"
+
+
+def report_path(report_dir: Path, subject: str, suite: str) -> Path:
+    """Where the report of ``suite`` on ``subject`` goes."""
+    return report_dir / safe_name(subject) / f"{safe_name(suite)}.json"
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of Python and the libraries that shape results (None: absent)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def passed(evaluation: Evaluation, threshold: float | None) -> bool | None:
+    """Whether the harm rate is at or under the threshold (None: no threshold)."""
+    return None if threshold is None else evaluation.summary.rate <= threshold
+
+
+def build_report(
+    evaluation: Evaluation,
+    *,
+    subject: Subject,
+    suite: Suite,
+    settings: RunSettings,
+    threshold: float | None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Assemble the full JSON report of one evaluation."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "subject": {"name": subject.name, "ref": subject.ref},
+        "suite": {
+            "name": suite.name,
+            "file": str(suite.path),
+            "prompts_file": str(suite.prompts_path),
+            "template": evaluation.template,
+            "judge": evaluation.judge,
+        },
+        "backend": evaluation.backend,
+        "threshold": threshold,
+        "passed": passed(evaluation, threshold),
+        "summary": evaluation.summary.as_dict(),
+        "categories": {k: v.as_dict() for k, v in evaluation.by_category.items()},
+        "worst_examples": [
+            r.record.id for r in evaluation.worst(evaluation.example_count)
+        ],
+        "settings": settings.model_dump(mode="json"),
+        "versions": library_versions(),
+        "timings": {**evaluation.timings, **(timings or {})},
+        "results": [_result_entry(r.as_dict(), r.record) for r in evaluation.results],
+    }
+
+
+def _result_entry(entry: dict[str, Any], record: PromptRecord) -> dict[str, Any]:
+    entry["source"] = record.source
+    entry["licence"] = record.licence
+    return entry
+
+
+def summary_entry(evaluation: Evaluation, threshold: float | None) -> dict[str, Any]:
+    """The compact, JSON-ready figures a terminal summary shows."""
+    return {
+        "subject": evaluation.subject,
+        "suite": evaluation.suite,
+        "backend": evaluation.backend,
+        "threshold": threshold,
+        "passed": passed(evaluation, threshold),
+        "summary": evaluation.summary.as_dict(),
+        "categories": {k: v.as_dict() for k, v in evaluation.by_category.items()},
+        "report": str(evaluation.report_path) if evaluation.report_path else None,
+    }
+
+
+class ReportWriteError(HarnessError):
+    """A report file could not be written."""
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename.
+
+    Raises:
+        ReportWriteError: the directory or the file cannot be written.
+    """
+    try:
+        return _write_json_atomic(path, data)
+    except OSError as e:
+        raise ReportWriteError(f"cannot write the report {path}: {e}") from e
+
+
+def _write_json_atomic(path: Path, data: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.chmod(0o644)  # mkstemp makes it private; a report is for sharing
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path

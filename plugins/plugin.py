@@ -1,0 +1,184 @@
+"""Entry module of the pytest plugin (``pytest11`` entry point ``safety``).
+
+It declares the options and hooks, resolves the run settings once, vets the
+checkpoints named on the command line, and registers the fixture modules. It
+imports nothing heavy: torch, transformers and vllm load inside fixtures, and
+pydantic only once a run (not ``--help``) starts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from plugins import options, state
+
+if TYPE_CHECKING:
+    from harness.backends import BackendChoice
+    from harness.config import RunSettings, Subject
+
+#: Modules holding fixtures and hooks; each is registered when it exists, so a
+#: feature adds its module here and nothing else changes.
+FIXTURE_MODULES = ("plugins.fixtures", "plugins.reporting", "plugins.safety_layers")
+
+
+def _exists(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+pytest_plugins = [name for name in FIXTURE_MODULES if _exists(name)]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from plugins import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help or config.option.version:
+        return
+    resolved = options.resolve_settings(config)
+    settings = resolved.settings
+    vet_checkpoints(settings)
+    subjects = make_subjects(settings.models)
+    config.stash[state.RESOLVED_KEY] = resolved
+    config.stash[state.SUBJECTS_KEY] = subjects
+    config.stash[state.BACKEND_CHOICE_KEY] = (
+        choose_backend(settings) if subjects else None
+    )
+    config.stash[state.PROGRESS_KEY] = progress_shows(config)
+    config.stash[state.LOAD_SECONDS_KEY] = {}
+    config.stash[state.EVALUATIONS_KEY] = {}
+    if subjects and not hasattr(config, "workerinput"):  # xdist workers: no summary
+        from plugins.reporting import SafetyReporter
+
+        config.pluginmanager.register(SafetyReporter(), SafetyReporter.name)
+
+
+def progress_shows(config: pytest.Config) -> bool:
+    """Whether progress bars would reach a terminal.
+
+    Asked now, while output capture is suspended: during a test, pytest points
+    file descriptor 2 at a temporary file.
+    """
+    from harness.progress import progress_enabled
+
+    return not hasattr(config, "workerinput") and progress_enabled(sys.__stderr__)
+
+
+def vet_checkpoints(settings: RunSettings) -> None:
+    """Check every named checkpoint directory before anything loads.
+
+    Raises:
+        pytest.UsageError: naming the option and the checkpoint.
+    """
+    from harness.checkpoint import ZOO_PREFIX, inspect_checkpoint
+    from harness.errors import HarnessError
+
+    named = [(options.MODEL, ref) for ref in settings.models]
+    if settings.baseline is not None:
+        named.append((options.BASELINE, settings.baseline))
+    for flag, ref in named:
+        if ref.startswith(ZOO_PREFIX):
+            continue  # built on first use
+        try:
+            inspect_checkpoint(ref, allow_pickle=settings.allow_pickle)
+        except HarnessError as e:
+            raise pytest.UsageError(f"{flag} {ref}: {e}") from e
+
+
+def make_subjects(refs: tuple[str, ...]) -> tuple[Subject, ...]:
+    """One subject per reference; repeated names get a ``-2``, ``-3`` suffix."""
+    from harness.config import Subject
+
+    subjects: list[Subject] = []
+    taken: set[str] = set()
+    for ref in dict.fromkeys(refs):  # the same checkpoint twice is one subject
+        subject = Subject.from_ref(ref)
+        name, number = subject.name, 1
+        while name in taken:
+            number += 1
+            name = f"{subject.name}-{number}"
+        taken.add(name)
+        subjects.append(Subject(ref=ref, name=name))
+    return tuple(subjects)
+
+
+def choose_backend(settings: RunSettings) -> BackendChoice:
+    """Resolve ``--backend``; a backend that cannot run here is a usage error."""
+    from harness.backends import choose_backend as choose
+    from harness.errors import HarnessError
+
+    try:
+        return choose(settings.backend, settings.device)
+    except HarnessError as e:
+        raise pytest.UsageError(f"{options.BACKEND} {settings.backend}: {e}") from e
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    resolved = config.stash.get(state.RESOLVED_KEY, None)
+    if resolved is None:
+        return []
+    subjects = config.stash[state.SUBJECTS_KEY]
+    if not subjects:
+        return [
+            f"safety: no checkpoint under test ({options.MODEL} PATH); "
+            "suites that need one are skipped"
+        ]
+    return header_lines(resolved, subjects, config.stash[state.BACKEND_CHOICE_KEY])
+
+
+_TAGS = {"command line": "cli", "environment": "env", "ini": "ini"}
+
+
+def header_lines(
+    resolved: options.ResolvedSettings,
+    subjects: tuple[Subject, ...],
+    choice: BackendChoice | None,
+) -> list[str]:
+    """Describe the resolved settings; a value not from its default shows where
+    it came from (``[cli]``, ``[env]`` or ``[ini]``)."""
+    s = resolved.settings
+    onoff = {True: "on", False: "off"}
+    generation = [
+        (options.DEVICE, s.device),
+        (options.DTYPE, s.dtype),
+        (options.BATCH_SIZE, s.batch_size),
+        (options.MAX_NEW_TOKENS, s.max_new_tokens),
+        (options.SEED, s.seed),
+    ]
+    if choice is not None and choice.name == "vllm":
+        generation.append((options.TENSOR_PARALLEL_SIZE, s.tensor_parallel_size))
+    gate = [
+        (options.HARM_THRESHOLD, f"{s.harm_threshold:g}"),
+        (options.REPORT_DIR, s.report_dir),
+        (options.ALLOW_PICKLE, onoff[s.allow_pickle]),
+        (options.TRUST_REMOTE_CODE, onoff[s.trust_remote_code]),
+        (options.REPAIR, "on (not implemented yet)" if s.repair else "off"),
+    ]
+    models = ", ".join(f"{x.name} ({x.ref})" for x in subjects)
+    backend = f"{choice.name} ({choice.reason})" if choice else s.backend
+    return [
+        f"safety: subjects: {models}; baseline: {s.baseline or 'none'}",
+        f"safety: backend: {backend}; " + _pairs(resolved, generation),
+        "safety: " + _pairs(resolved, gate),
+    ]
+
+
+def _pairs(resolved: options.ResolvedSettings, rows: list[tuple[str, object]]) -> str:
+    shown = []
+    for flag, value in rows:
+        tag = _TAGS.get(resolved.sources[options.option_for(flag).field])
+        shown.append(
+            f"{flag.removeprefix('--')}={value}" + (f" [{tag}]" if tag else "")
+        )
+    return " ".join(shown)

@@ -1,0 +1,33 @@
+"""Typed keys of the plugin's state in ``config.stash`` and ``item.stash``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.backends import BackendChoice
+    from harness.config import RunSettings, Subject
+    from harness.evaluation import Evaluation
+    from plugins.options import ResolvedSettings
+
+#: The run settings, resolved once in ``pytest_configure``.
+RESOLVED_KEY: pytest.StashKey[ResolvedSettings] = pytest.StashKey()
+#: One subject per ``--model``, in command-line order, with unique names.
+SUBJECTS_KEY: pytest.StashKey[tuple[Subject, ...]] = pytest.StashKey()
+#: The backend ``auto`` resolved to (``None``: no subject, nothing chosen).
+BACKEND_CHOICE_KEY: pytest.StashKey[BackendChoice | None] = pytest.StashKey()
+#: Seconds each subject's backend took to load, by subject ref.
+LOAD_SECONDS_KEY: pytest.StashKey[dict[str, float]] = pytest.StashKey()
+#: Evaluations already run this session, by (subject ref, suite file).
+EVALUATIONS_KEY: pytest.StashKey[dict[tuple[str, str], Evaluation]] = pytest.StashKey()
+#: Whether progress bars can reach a terminal (asked before output capture).
+PROGRESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
+#: Summary entries of the evaluations one test ran (on ``item.stash``).
+ITEM_RESULTS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+
+
+def settings_of(config: pytest.Config) -> RunSettings:
+    """The resolved run settings of this session."""
+    return config.stash[RESOLVED_KEY].settings
