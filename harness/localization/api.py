@@ -1,0 +1,238 @@
+"""``locate_safety_layers``: paper §3 end to end, cached by model fingerprint.
+
+1. Existence (§3.2-§3.3): last-token hidden states of the N and M queries,
+   exact pair statistics, the angle gap and its label-permutation noise floor.
+2. Initial range (§3.4.3 step 1) from the gap rule, or "no clear safety band".
+3. Over-rejection search (§3.4.3 steps 2-4, App. A.3.4) from that range.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.checkpoint import LoadOptions
+from harness.localization.data import QUERY_SETS, QuerySet, load_query_set
+from harness.localization.profile import (
+    DataInfo,
+    ModelInfo,
+    ProfileCache,
+    SafetyLayerProfile,
+    cache_key,
+)
+from harness.localization.settings import LocalizationSettings
+
+LayerRange = tuple[int, int]
+
+
+def load_query_sets(
+    paths: Mapping[str, str | Path | None] | None = None,
+) -> dict[str, QuerySet]:
+    """Load N, M and D_o: the given files, the shipped defaults for the rest."""
+    paths = paths or {}
+    return {name: load_query_set(name, paths.get(name)) for name in QUERY_SETS}
+
+
+def locate_safety_layers(
+    model: str,
+    *,
+    settings: LocalizationSettings | None = None,
+    load_options: LoadOptions | None = None,
+    queries: Mapping[str, str | Path | None] | None = None,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    out_dir: str | Path | None = None,
+) -> SafetyLayerProfile:
+    """Localize the safety layers of a checkpoint (a path or ``zoo:NAME``).
+
+    Args:
+        model: Checkpoint reference.
+        settings: Localization settings (paper defaults when omitted).
+        load_options: Device and dtype (``auto``: bf16 where native, else fp32).
+        queries: Files replacing the ``normal``/``malicious``/``over_rejection``
+            defaults (JSONL, CSV or plain text).
+        cache_dir: Profile cache (default: ``$SAFETY_HARNESS_PROFILE_DIR`` or
+            the user cache directory).
+        use_cache: Reuse a cached profile of the same weights, data and settings.
+        out_dir: Also write ``safety_profile.json`` and ``.png`` there.
+
+    Returns:
+        The profile; ``profile.safety_layers`` is ``[first, last]`` or None.
+    """
+    from harness.checkpoint import (
+        fingerprint_checkpoint,
+        load_checkpoint,
+        resolve_device,
+        resolve_dtype,
+    )
+
+    settings = settings or LocalizationSettings()
+    options = load_options or LoadOptions(device=resolve_device("auto"))
+    sets = load_query_sets(queries)
+    started = time.perf_counter()
+    fingerprint = fingerprint_checkpoint(model)
+    fingerprint_s = time.perf_counter() - started
+    data = {name: DataInfo(**qs.describe()) for name, qs in sets.items()}  # type: ignore[arg-type]
+    dtype = str(resolve_dtype(options.dtype, options.device)).removeprefix("torch.")
+    key = cache_key(
+        fingerprint, data, settings.model_dump(mode="json"), f"{dtype}@{options.device}"
+    )
+    cache = ProfileCache(cache_dir)
+    profile = cache.get(key) if use_cache else None
+    if profile is None:
+        loaded_at = time.perf_counter()
+        loaded, tokenizer = load_checkpoint(model, options)
+        timings = {
+            "fingerprint_s": fingerprint_s,
+            "load_s": time.perf_counter() - loaded_at,
+        }
+        info = model_info(loaded, model, fingerprint, options.device)
+        profile = analyse_model(loaded, tokenizer, sets, settings, info, timings)
+        cache.put(key, profile)
+    if out_dir is not None:
+        write_outputs(profile, Path(out_dir))
+    return profile
+
+
+def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo:
+    """Describe the loaded model for the profile."""
+    from harness.localization.layers import num_layers
+
+    return ModelInfo(
+        ref=ref,
+        fingerprint=fingerprint,
+        architecture=str(getattr(model.config, "model_type", type(model).__name__)),
+        num_layers=num_layers(model),
+        hidden_size=int(model.config.hidden_size),
+        dtype=str(model.dtype).removeprefix("torch."),
+        device=device,
+    )
+
+
+def write_outputs(profile: SafetyLayerProfile, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``safety_profile.json`` and ``safety_profile.png`` into ``out_dir``."""
+    from harness.localization.figure import render_profile
+
+    json_path = profile.save(out_dir / "safety_profile.json")
+    png_path = render_profile(profile, out_dir / "safety_profile.png")
+    return json_path, png_path
+
+
+def analyse_model(
+    model: Any,
+    tokenizer: Any,
+    sets: Mapping[str, QuerySet],
+    settings: LocalizationSettings,
+    info: ModelInfo,
+    timings: dict[str, float] | None = None,
+) -> SafetyLayerProfile:
+    """Run the whole localization on a loaded model (no caching, no files)."""
+    from harness.localization.pipeline import existence_step, search_step
+    from harness.localization.records import existence_record
+    from harness.prompts import PromptFormatter
+
+    timings = dict(timings or {})
+    started = time.perf_counter()
+    formatter = PromptFormatter(tokenizer, settings.template)
+    curves, null, band = existence_step(
+        model, tokenizer, formatter, sets, settings, timings
+    )
+    initial, source = _initial_range(band, settings, info.num_layers)
+    search = None
+    if initial is not None:
+        search = search_step(
+            model,
+            tokenizer,
+            formatter,
+            sets["over_rejection"],
+            settings,
+            initial,
+            timings,
+        )
+    timings["analysis_s"] = time.perf_counter() - started
+    status, layers, summary = _conclusion(band, search, initial, source)
+    return SafetyLayerProfile(
+        harness_version=__version__,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        status=status,
+        summary=summary,
+        safety_layers=layers,
+        model=info,
+        data={name: DataInfo(**qs.describe()) for name, qs in sets.items()},  # type: ignore[arg-type]
+        settings={
+            **settings.model_dump(mode="json"),
+            "template_used": formatter.kind.value,
+        },
+        existence=existence_record(curves, null.layer_floor_deg, band),
+        initial_range=initial,
+        initial_range_source=source,
+        search=search,
+        timings=timings,
+    )
+
+
+def _initial_range(
+    band: Any, settings: LocalizationSettings, layers: int
+) -> tuple[LayerRange | None, Any]:
+    from harness.localization.layers import check_range
+
+    if settings.initial_range is not None:
+        check_range(*settings.initial_range, layers)
+        return settings.initial_range, "user"
+    if band.found:
+        return (band.first, band.last), "gap"
+    return None, None
+
+
+def _conclusion(
+    band: Any, search: Any, initial: LayerRange | None, source: str | None
+) -> tuple[Any, LayerRange | None, str]:
+    if initial is None:
+        return "no_clear_band", None, band.reason
+    assert search is not None
+    origin = "the gap curve" if source == "gap" else "the given initial range"
+    trials = ", ".join(f"{t.alpha:g}: {t.spread:.1f}" for t in search.alpha_trials)
+    if not search.conclusive:
+        return (
+            "inconclusive",
+            None,
+            f"over-rejection search from {list(initial)} ({origin}) is inconclusive: "
+            f"sweep spread per alpha {{{trials}}} vs target "
+            f"{search.spread_target:.1f}; unique winners: upper "
+            f"{search.upper.unique_winner}, lower {search.lower.unique_winner}",
+        )
+    first, last = search.located
+    noise = " (margin within noise)" if search.margin_within_noise else ""
+    return (
+        "located",
+        search.located,
+        f"safety layers [{first}, {last}] at alpha {search.alpha:g}{noise}; "
+        f"initial range {list(initial)} from {origin}",
+    )
+
+
+def summarize(profile: SafetyLayerProfile) -> Sequence[str]:
+    """Readable lines describing a profile (for the CLI and reports)."""
+    band = profile.existence.band
+    lines = [
+        f"model: {profile.model.ref} ({profile.model.architecture}, "
+        f"{profile.model.num_layers} layers, {profile.model.dtype})",
+        f"status: {profile.status}; safety_layers: {profile.safety_layers}",
+        profile.summary,
+        f"gap rise {band.rise_deg:.2f} deg (layers {band.base_layer}->"
+        f"{band.peak_layer}), noise floor {band.noise_floor_deg:.2f} deg, "
+        f"p={band.p_value}",
+    ]
+    search = profile.search
+    if search is not None:
+        lines.append(
+            f"R_o baseline {search.baseline}/{search.queries}; alpha {search.alpha:g}"
+        )
+        for sweep in (search.upper, search.lower):
+            cells = "  ".join(f"{list(s.range)}={s.count}" for s in sweep.steps)
+            lines.append(f"{sweep.kind} sweep: {cells} -> {list(sweep.winner)}")
+    return lines

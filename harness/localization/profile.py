@@ -1,0 +1,242 @@
+"""``SafetyLayerProfile``: the versioned JSON artifact of one localization.
+
+Top-level ``"safety_layers": [first, last]`` is inclusive and 0-based, or
+``null`` when no range can honestly be claimed (``status`` and ``summary`` say
+why). Profiles are cached by a key over the model fingerprint, the data hashes
+and the settings, so a baseline is localized once; writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import ConfigError
+
+SCHEMA_VERSION: Literal[1] = 1
+PROFILE_DIR_ENV = "SAFETY_HARNESS_PROFILE_DIR"
+Status = Literal["located", "no_clear_band", "inconclusive"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelInfo(_Strict):
+    """Which weights were analysed, and how they were run."""
+
+    ref: str
+    fingerprint: str
+    architecture: str
+    num_layers: int
+    hidden_size: int
+    dtype: str
+    device: str
+
+
+class DataInfo(_Strict):
+    """Provenance of one query set."""
+
+    source: str
+    count: int
+    sha256: str
+
+
+class PairCurves(_Strict):
+    """Per-layer cosine statistics of one pair type."""
+
+    cos_mean: list[float]
+    cos_std: list[float]
+    angle_mean_deg: list[float]
+    pairs: int
+
+
+class Band(_Strict):
+    """The gap rule's verdict (see :mod:`harness.localization.gap`)."""
+
+    found: bool
+    first: int | None
+    last: int | None
+    base_layer: int
+    peak_layer: int
+    rise_deg: float
+    noise_floor_deg: float
+    p_value: float | None
+    reason: str
+
+
+class Existence(_Strict):
+    """Paper §3.2-§3.3: the similarity curves, the gap, its noise floor, the band."""
+
+    mode: str
+    nn: PairCurves
+    mm: PairCurves
+    nm: PairCurves
+    gap_deg: list[float]
+    noise_floor_deg: list[float]
+    band: Band
+
+
+class StepRecord(_Strict):
+    """One sweep candidate, compared with the sweep's winner."""
+
+    range: tuple[int, int]
+    count: int
+    difference: int | None
+    only_step: int | None
+    only_winner: int | None
+    p_value: float | None
+    significant: bool | None
+    refused: str | None  # per-query flags, "1" = refused, in query order
+
+
+class SweepRecord(_Strict):
+    """One sweep over a bound at fixed alpha."""
+
+    kind: str
+    alpha: float
+    winner: tuple[int, int]
+    unique_winner: bool
+    spread: float
+    margin_within_noise: bool | None
+    steps: list[StepRecord]
+
+
+class AlphaRecord(_Strict):
+    """The upper-bound sweep at one trial alpha."""
+
+    alpha: float
+    counts: list[int]
+    spread: float
+
+
+class SearchRecord(_Strict):
+    """Paper §3.4: the over-rejection search."""
+
+    initial_range: tuple[int, int]
+    queries: int
+    baseline: int
+    baseline_refused: str | None
+    direction: str
+    alpha: float
+    alpha_trials: list[AlphaRecord]
+    spread_target: float
+    spread_reached: bool
+    upper: SweepRecord
+    lower: SweepRecord
+    located: tuple[int, int]
+    conclusive: bool
+    margin_within_noise: bool
+
+
+class SafetyLayerProfile(_Strict):
+    """The full record of one localization; see the module docstring."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    harness_version: str
+    created_at: str
+    status: Status
+    summary: str
+    safety_layers: tuple[int, int] | None
+    model: ModelInfo
+    data: dict[str, DataInfo]
+    settings: dict[str, Any]
+    existence: Existence
+    initial_range: tuple[int, int] | None
+    initial_range_source: Literal["gap", "user"] | None
+    search: SearchRecord | None
+    timings: dict[str, float]
+
+    def to_json(self) -> str:
+        """Serialize with stable key order and indentation."""
+        return self.model_dump_json(indent=2)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the profile atomically to ``path``."""
+        return atomic_write(Path(path), self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SafetyLayerProfile:
+        """Read and validate a profile file."""
+        path = Path(path)
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the profile: {e}") from e
+        except ValidationError as e:
+            raise ConfigError(f"{path}: not a valid safety-layer profile: {e}") from e
+
+
+def atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def flags(refused: tuple[bool, ...] | None) -> str | None:
+    """Per-query refusal flags as a compact string of 0/1."""
+    return None if refused is None else "".join("1" if r else "0" for r in refused)
+
+
+def cache_key(
+    fingerprint: str, data: dict[str, DataInfo], settings: dict[str, Any], run: str
+) -> str:
+    """Key of a profile: same weights, data, settings and dtype/device give the same."""
+    material = {
+        "schema": SCHEMA_VERSION,
+        "fingerprint": fingerprint,
+        "data": {k: v.sha256 for k, v in sorted(data.items())},
+        "settings": settings,
+        "run": run,
+    }
+    blob = json.dumps(material, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def default_cache_dir() -> Path:
+    """``$SAFETY_HARNESS_PROFILE_DIR``, else the user cache directory."""
+    configured = os.environ.get(PROFILE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("safety-layer-harness")) / "profiles"
+
+
+class ProfileCache:
+    """Profiles stored by cache key in one directory."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = Path(directory) if directory else default_cache_dir()
+
+    def path(self, key: str) -> Path:
+        """File of the profile with this key."""
+        return self.directory / f"{key}.json"
+
+    def get(self, key: str) -> SafetyLayerProfile | None:
+        """The cached profile, or None (an unreadable file counts as absent)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return SafetyLayerProfile.load(path)
+        except ConfigError:
+            return None
+
+    def put(self, key: str, profile: SafetyLayerProfile) -> Path:
+        """Store a profile atomically."""
+        return profile.save(self.path(key))

@@ -1,0 +1,100 @@
+"""Freeze decoder layers before training, and prove they stayed frozen.
+
+paper §4.1 (SPPFT): the safety layers' parameters get ``requires_grad=False``
+and everything else trains. Freezing must happen before the ``Trainer``
+builds its optimizer: the Trainer only hands trainable parameters to it.
+:class:`FrozenParamsGuard` checks after training that no frozen tensor moved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.errors import ConfigError, HarnessError
+
+try:  # the guard subclasses TrainerCallback when transformers is importable
+    from transformers import TrainerCallback as _Callback
+except ImportError:  # pragma: no cover - transformers is a hard dependency
+    _Callback = object  # type: ignore[assignment,misc]
+
+
+def decoder_layers(model: Any) -> Any:
+    """Return the ``nn.ModuleList`` of decoder blocks of a causal LM."""
+    inner = model
+    for attr in ("base_model", "model"):
+        while hasattr(inner, attr) and not hasattr(inner, "layers"):
+            inner = getattr(inner, attr)
+    layers = getattr(inner, "layers", None)
+    if layers is None:
+        raise ConfigError(f"{type(model).__name__}: cannot find its decoder layers")
+    return layers
+
+
+def freeze_layers(
+    model: Any, first: int, last: int, *, include_norms: bool = False
+) -> list[str]:
+    """Set ``requires_grad=False`` on decoder blocks ``first..last`` (inclusive).
+
+    paper §4.1: the authors' script freezes ``self_attn`` and ``mlp`` of the
+    safety layers and leaves their RMSNorms trainable; ``include_norms``
+    freezes the whole block instead.
+
+    Returns:
+        The qualified names of the frozen parameters.
+    """
+    layers = decoder_layers(model)
+    if not 0 <= first <= last < len(layers):
+        raise ConfigError(
+            f"layer range [{first}, {last}] is outside the model's "
+            f"{len(layers)} layers (0-based, inclusive)"
+        )
+    frozen: list[str] = []
+    for index in range(first, last + 1):
+        block = layers[index]
+        parts = [block] if include_norms else [block.self_attn, block.mlp]
+        for part in parts:
+            part.requires_grad_(False)
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            frozen.append(name)
+    return frozen
+
+
+def trainable_share(model: Any) -> float:
+    """Share of parameters that will be trained."""
+    total = trainable = 0
+    for param in model.parameters():
+        total += param.numel()
+        trainable += param.numel() if param.requires_grad else 0
+    return trainable / total if total else 0.0
+
+
+class FrozenParamsGuard(_Callback):  # type: ignore[misc,valid-type]
+    """A TrainerCallback that fails training if a frozen parameter changed."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._snapshot: dict[str, Any] = {}
+
+    def on_train_begin(
+        self, args: Any, state: Any, control: Any, **kwargs: Any
+    ) -> None:
+        self._snapshot = {
+            name: param.detach().clone()
+            for name, param in self._model.named_parameters()
+            if not param.requires_grad
+        }
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        import torch
+
+        params = dict(self._model.named_parameters())
+        moved = [
+            name
+            for name, before in self._snapshot.items()
+            if not torch.equal(params[name].detach(), before)
+        ]
+        if moved:
+            raise HarnessError(
+                f"frozen parameters changed during training: {moved[:5]}"
+            )

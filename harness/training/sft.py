@@ -1,0 +1,187 @@
+"""Supervised fine-tuning with the transformers ``Trainer``.
+
+Using the stock ``Trainer`` keeps accelerate, FSDP and DeepSpeed configurations
+usable on real models later. What this module adds: response-only labels
+(:mod:`harness.training.examples`), deterministic seeds, optional LoRA (merged
+back after training) and bf16 autocast.
+
+Freezing (paper §4.1, SPPFT) is the caller's business: call
+:func:`harness.training.freeze.freeze_layers` on the model before
+:func:`train_sft`; the Trainer then only optimizes trainable parameters, and
+:class:`~harness.training.freeze.FrozenParamsGuard` proves the rest stayed put.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import MissingDependencyError
+from harness.progress import progress_enabled
+from harness.prompts import PromptFormatter
+from harness.training.examples import (
+    PadCollator,
+    SFTExample,
+    TokenizedExample,
+    tokenize_examples,
+)
+
+LORA_TARGETS = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+)
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    """Hyperparameters of one supervised fine-tuning run.
+
+    ``lora_rank`` 0 means full fine-tuning; ``bf16`` trains fp32 weights under
+    bf16 autocast; ``group_by_length`` batches examples of similar length
+    together (less padding, so fewer tokens per step).
+    """
+
+    steps: int
+    batch_size: int = 8
+    learning_rate: float = 3e-5
+    warmup_steps: int = 0
+    max_length: int = 160
+    weight_decay: float = 0.0
+    lr_scheduler: str = "linear"
+    lora_rank: int = 0
+    lora_alpha: int = 32
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    bf16: bool = False
+    group_by_length: bool = False
+    seed: int = 0
+    logging_steps: int = 10
+
+
+@dataclass
+class SFTResult:
+    """The trained model and what training measured."""
+
+    model: Any
+    steps: int
+    seconds: float
+    examples: int
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / self.steps if self.steps else 0.0
+
+
+class _ListDataset:
+    """A map-style dataset over tokenized examples, as feature dicts."""
+
+    def __init__(self, items: Sequence[TokenizedExample]) -> None:
+        self._items = [item.features() for item in items]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        return self._items[index]
+
+
+def train_sft(
+    model: Any,
+    tokenizer: Any,
+    examples: Sequence[SFTExample],
+    config: SFTConfig,
+    *,
+    callbacks: Sequence[Any] = (),
+) -> SFTResult:
+    """Fine-tune ``model`` on ``examples`` and return it (LoRA merged back).
+
+    Args:
+        model: A causal LM; parameters with ``requires_grad=False`` stay frozen.
+        tokenizer: Its tokenizer; the chat template (or Alpaca) formats prompts.
+        examples: Instruction/response pairs; the loss covers responses only.
+        config: Hyperparameters.
+        callbacks: Extra ``TrainerCallback`` objects (a frozen-weights guard).
+    """
+    from transformers import Trainer, set_seed
+
+    set_seed(config.seed)
+    tokenized = tokenize_examples(
+        PromptFormatter(tokenizer), examples, config.max_length
+    )
+    trained = _with_lora(model, config) if config.lora_rank else model
+    with tempfile.TemporaryDirectory(prefix="harness-sft-") as scratch:
+        trainer = Trainer(
+            model=trained,
+            args=_arguments(config, scratch),
+            train_dataset=_ListDataset(tokenized),  # type: ignore[arg-type]
+            data_collator=PadCollator(_pad_id(tokenizer)),
+            callbacks=list(callbacks),
+        )
+        started = time.perf_counter()
+        output = trainer.train()
+        seconds = time.perf_counter() - started
+    losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
+    final = trained.merge_and_unload() if config.lora_rank else trained
+    final.eval()
+    return SFTResult(final, int(output.global_step), seconds, len(tokenized), losses)
+
+
+def _pad_id(tokenizer: Any) -> int:
+    pad = tokenizer.pad_token_id
+    return int(pad if pad is not None else tokenizer.eos_token_id)
+
+
+def _arguments(config: SFTConfig, output_dir: str) -> Any:
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=output_dir,
+        max_steps=config.steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        bf16=config.bf16,
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy="no",
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length"
+        if config.group_by_length
+        else "random",
+        disable_tqdm=not progress_enabled(),
+        use_cpu=not _cuda(),
+    )
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _with_lora(model: Any, config: SFTConfig) -> Any:
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as e:
+        raise MissingDependencyError("peft", "dev") from e
+    lora = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.0,
+        target_modules=list(config.lora_targets),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)

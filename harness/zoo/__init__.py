@@ -1,0 +1,32 @@
+"""Reference models built offline from SmolLM2-135M-Instruct (issue 4).
+
+``ensure_model("smol-aligned")`` returns the directory of a cached HF
+checkpoint, building it (and its parents) on first use. Nothing heavy is
+imported here; building imports torch and transformers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["ensure_model", "model_names"]
+
+
+def ensure_model(name: str, profile: str | None = None) -> Path:
+    """Return the directory of zoo model ``name``, building it on first use.
+
+    Args:
+        name: A zoo model name such as ``smol-aligned`` (``zoo:`` stripped).
+        profile: ``full`` or ``ci``; default ``$SAFETY_HARNESS_ZOO_PROFILE``
+            or ``full``.
+    """
+    from harness.zoo.build import ensure_built
+
+    return ensure_built(name, profile)
+
+
+def model_names(profile: str | None = None) -> list[str]:
+    """Names of the zoo models, parents first."""
+    from harness.zoo.recipes import zoo_recipes
+
+    return list(zoo_recipes(profile))

@@ -1,0 +1,142 @@
+"""Build zoo models on first use: resolve the recipe, build parents, publish.
+
+``ensure_built`` is idempotent and cheap once a model is cached: it computes
+the recipe key (hashing a few small data files) and checks for the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.zoo import cache
+from harness.zoo.recipes import (
+    Recipe,
+    data_hashes,
+    get_recipe,
+    recipe_key,
+    zoo_recipes,
+)
+
+log = logging.getLogger(__name__)
+
+#: A builder writes a model into ``out_dir`` and returns extra manifest fields.
+Builder = Callable[[Recipe, Path, "Path | None"], dict[str, Any]]
+
+
+def source_sha256() -> str:
+    """The sha256 of the GGUF every zoo model descends from."""
+    from harness.zoo.gguf import locate_gguf
+
+    return locate_gguf().sha256
+
+
+def model_key(name: str, profile: str | None = None) -> str:
+    """The cache key of model ``name`` in ``profile``."""
+    recipes = zoo_recipes(profile)
+    return recipe_key(get_recipe(name, profile), recipes, source_sha256())
+
+
+def cached_path(name: str, profile: str | None = None) -> Path:
+    """Where model ``name`` lives (or will live) in the cache."""
+    return cache.model_dir(name, model_key(name, profile))
+
+
+def ensure_built(name: str, profile: str | None = None) -> Path:
+    """Return the directory of model ``name``, building it (and parents) if needed."""
+    recipe = get_recipe(name, profile)
+    target = cached_path(name, profile)
+    if cache.is_built(target):
+        return target
+    parent = ensure_built(recipe.parent, profile) if recipe.parent else None
+    with cache.build_lock(target):
+        if cache.is_built(target):  # another process finished it meanwhile
+            return target
+        log.info("building zoo model %s into %s", name, target)
+        with cache.staging_dir(target) as tmp:
+            build_model(recipe, tmp, parent, target.name.rsplit("-", 1)[1])
+    return target
+
+
+def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) -> None:
+    """Build ``recipe`` into ``out_dir`` from its parent, measure it, write zoo.json."""
+    started = time.perf_counter()
+    extra = _builders()[recipe.kind](recipe, out_dir, parent)
+    build_seconds = time.perf_counter() - started
+    from harness.zoo.evaluate import evaluate_model
+
+    metrics = evaluate_model(out_dir, recipe.evaluation)
+    manifest = {
+        "name": recipe.name,
+        "key": key,
+        "recipe": recipe.key_material() | {"summary": recipe.summary},
+        "evaluation": _asdict(recipe.evaluation),
+        "data_sha256": data_hashes(recipe),
+        "parent": parent.name if parent else None,
+        "source_sha256": source_sha256(),
+        "metrics": metrics,
+        "timings": {"build_s": round(build_seconds, 1)} | extra.pop("timings", {}),
+        "machine": _machine(),
+    } | extra
+    cache.write_json(out_dir / cache.MANIFEST, manifest)
+
+
+def remeasure(name: str, profile: str | None = None) -> dict[str, Any]:
+    """Measure a built model again and update its manifest's metrics in place.
+
+    For when the evaluation data changed (a new over-rejection set, say): the
+    weights stay, only ``metrics`` and ``evaluation`` in ``zoo.json`` change.
+    """
+    from harness.errors import CheckpointError
+    from harness.zoo.evaluate import evaluate_model
+
+    recipe = get_recipe(name, profile)
+    path = cached_path(name, profile)
+    if not cache.is_built(path):
+        raise CheckpointError(f"zoo model {name!r} is not built yet ({path})")
+    manifest = cache.read_manifest(path)
+    manifest["metrics"] = evaluate_model(path, recipe.evaluation)
+    manifest["evaluation"] = _asdict(recipe.evaluation)
+    tmp = path / f".{cache.MANIFEST}.tmp"
+    cache.write_json(tmp, manifest)
+    tmp.replace(path / cache.MANIFEST)
+    return manifest
+
+
+def _asdict(spec: object) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(spec)  # type: ignore[call-overload, no-any-return]
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cpus": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _builders() -> dict[str, Builder]:
+    from harness.zoo.sft import build_aligned, build_attack
+
+    return {"convert": _build_base, "align": build_aligned, "attack": build_attack}
+
+
+def _build_base(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
+    from harness.zoo.gguf import convert_gguf, locate_gguf
+
+    source = locate_gguf()
+    convert_gguf(source, out_dir)
+    return {"source": {"gguf": source.path.name, "package": source.package_version}}

