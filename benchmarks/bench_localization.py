@@ -33,6 +33,7 @@ from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
 from harness.localization.cli import _pair
+from harness.localization.layers import num_layers
 from harness.localization.openings import OpeningJudge
 from harness.localization.over_rejection import OverRejectionEvaluator
 from harness.localization.pipeline import EvaluatorOracle
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         upper_window=args.upper_window,
         lower_window=args.lower_window,
     )
-    layers = len(model.model.layers)
+    layers = num_layers(model)
 
     def fast_existence() -> Any:
         return exact_curves(

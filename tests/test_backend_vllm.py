@@ -15,10 +15,10 @@ pytest.importorskip("vllm")
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
-from harness.backends import BackendSpec, create_backend  # noqa: E402
-from harness.checkpoint import LoadOptions  # noqa: E402
-from harness.prompts import PromptFormatter  # noqa: E402
-from harness.testing import TinySpec, build_tiny_checkpoint  # noqa: E402
+from harness.backends import BackendSpec, create_backend
+from harness.checkpoint import LoadOptions
+from harness.prompts import PromptFormatter
+from harness.testing import TinySpec, build_tiny_checkpoint
 
 PROMPTS = ["How to kill time?", "Write a poem about the sea.", "Hi"]
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# Builds and trains three models (tens of minutes on 2 cores): not in CI yet.
+pytestmark = pytest.mark.slow
 
 
 def test_ci_build_makes_base_aligned_and_implicit(

@@ -70,7 +70,7 @@ def test_tiny_model_end_to_end_with_cache_and_figure(
     search = profile.search
     assert search is not None
     assert [s.range for s in search.upper.steps] == [(2, 2), (2, 3), (2, 4)]
-    assert all(s.refused is not None and len(s.refused) == 4 for s in search.upper.steps)
+    assert all(len(s.refused or "") == 4 for s in search.upper.steps)
     # A random model refuses nothing: the search must not claim a range.
     assert profile.status == "inconclusive"
     assert profile.safety_layers is None
@@ -130,3 +130,14 @@ def test_zoo_aligned_smollm2_within_five_minutes(tmp_path: Path) -> None:
         first, last = profile.safety_layers
         assert 0 <= first <= last < 30
     assert elapsed < 300, f"localization took {elapsed:.0f} s"
+
+
+@pytest.mark.slow
+def test_zoo_base_smollm2_shows_no_clear_band(smol_base: str, tmp_path: Path) -> None:
+    # Measured: the gap stays within about 1.7 deg of zero at every layer and
+    # rises by 0.9 deg at most, inside the permutation noise floor (~1 deg).
+    profile = locate_safety_layers(smol_base, cache_dir=tmp_path / "cache")
+    assert profile.status == "no_clear_band"
+    assert profile.safety_layers is None
+    assert profile.search is None
+    assert max(abs(g) for g in profile.existence.gap_deg) < 3.0

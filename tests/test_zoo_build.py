@@ -142,3 +142,13 @@ def test_cli_measure_needs_a_built_model(
 
     assert main(["zoo", "measure", "smol-base"]) == 2
     assert "not built yet" in capsys.readouterr().err
+
+
+def test_a_killed_builds_leftovers_are_cleared(fake_zoo: list[str]) -> None:
+    target = build.cached_path("smol-base")
+    stale = target.parent / f".{target.name}.abc123"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_text("half")
+    ensure_model("smol-base")
+    assert not stale.exists()
+    assert cache.is_built(target)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness import __version__
 from harness.checkpoint import LoadOptions
@@ -22,9 +22,14 @@ from harness.localization.profile import (
     ModelInfo,
     ProfileCache,
     SafetyLayerProfile,
+    SearchRecord,
+    Status,
     cache_key,
 )
 from harness.localization.settings import LocalizationSettings
+
+if TYPE_CHECKING:
+    from harness.localization.gap import BandResult
 
 LayerRange = tuple[int, int]
 
@@ -67,7 +72,6 @@ def locate_safety_layers(
         fingerprint_checkpoint,
         load_checkpoint,
         resolve_device,
-        resolve_dtype,
     )
 
     settings = settings or LocalizationSettings()
@@ -76,11 +80,7 @@ def locate_safety_layers(
     started = time.perf_counter()
     fingerprint = fingerprint_checkpoint(model)
     fingerprint_s = time.perf_counter() - started
-    data = {name: DataInfo(**qs.describe()) for name, qs in sets.items()}  # type: ignore[arg-type]
-    dtype = str(resolve_dtype(options.dtype, options.device)).removeprefix("torch.")
-    key = cache_key(
-        fingerprint, data, settings.model_dump(mode="json"), f"{dtype}@{options.device}"
-    )
+    key = profile_key(fingerprint, sets, settings, options)
     cache = ProfileCache(cache_dir)
     profile = cache.get(key) if use_cache else None
     if profile is None:
@@ -96,6 +96,32 @@ def locate_safety_layers(
     if out_dir is not None:
         write_outputs(profile, Path(out_dir))
     return profile
+
+
+def profile_key(
+    fingerprint: str,
+    sets: Mapping[str, QuerySet],
+    settings: LocalizationSettings,
+    options: LoadOptions,
+) -> str:
+    """Cache key: the weights, the data, every setting, the dtype and device."""
+    from harness.checkpoint import resolve_dtype
+
+    dtype = str(resolve_dtype(options.dtype, options.device)).removeprefix("torch.")
+    return cache_key(
+        fingerprint,
+        data_infos(sets),
+        settings.model_dump(mode="json"),
+        f"{dtype}@{options.device}",
+    )
+
+
+def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
+    """Provenance of every query set: source, count and content hash."""
+    return {
+        name: DataInfo(source=qs.source, count=len(qs.prompts), sha256=qs.sha256)
+        for name, qs in sets.items()
+    }
 
 
 def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo:
@@ -162,7 +188,7 @@ def analyse_model(
         summary=summary,
         safety_layers=layers,
         model=info,
-        data={name: DataInfo(**qs.describe()) for name, qs in sets.items()},  # type: ignore[arg-type]
+        data=data_infos(sets),
         settings={
             **settings.model_dump(mode="json"),
             "template_used": formatter.kind.value,
@@ -176,21 +202,24 @@ def analyse_model(
 
 
 def _initial_range(
-    band: Any, settings: LocalizationSettings, layers: int
-) -> tuple[LayerRange | None, Any]:
+    band: BandResult, settings: LocalizationSettings, layers: int
+) -> tuple[LayerRange | None, Literal["gap", "user"] | None]:
     from harness.localization.layers import check_range
 
     if settings.initial_range is not None:
         check_range(*settings.initial_range, layers)
         return settings.initial_range, "user"
-    if band.found:
+    if band.found and band.first is not None and band.last is not None:
         return (band.first, band.last), "gap"
     return None, None
 
 
 def _conclusion(
-    band: Any, search: Any, initial: LayerRange | None, source: str | None
-) -> tuple[Any, LayerRange | None, str]:
+    band: BandResult,
+    search: SearchRecord | None,
+    initial: LayerRange | None,
+    source: str | None,
+) -> tuple[Status, LayerRange | None, str]:
     if initial is None:
         return "no_clear_band", None, band.reason
     assert search is not None

@@ -34,22 +34,49 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name in ("normal", "malicious", "over-rejection"):
         data.add_argument(f"--{name}", metavar="FILE", help=f"{name} queries")
     run = parser.add_argument_group("run")
-    run.add_argument("--device", default="auto")
+    run.add_argument("--device", default="auto", help="cpu, cuda, ... (default auto)")
     run.add_argument(
-        "--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16")
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="auto: bf16 where the hardware runs it natively, else fp32",
     )
-    run.add_argument("--template", default="auto", choices=("auto", "chat", "alpaca"))
+    run.add_argument(
+        "--template",
+        default="auto",
+        choices=("auto", "chat", "alpaca"),
+        help="auto: the chat template if the tokenizer has one; alpaca: the paper's",
+    )
     run.add_argument("--batch-size", type=int, default=128)
-    run.add_argument("--pairs", default="exact", choices=("exact", "sampled"))
+    run.add_argument(
+        "--pairs",
+        default="exact",
+        choices=("exact", "sampled"),
+        help="exact: every pair; sampled: 500 random pairs with the authors' seeds",
+    )
     run.add_argument("--no-cache", action="store_true", help="recompute the profile")
     run.add_argument("--cache-dir", default=None, help="profile cache directory")
     search = parser.add_argument_group("over-rejection search")
-    search.add_argument("--max-new-tokens", type=int, default=8)
+    search.add_argument(
+        "--max-new-tokens", type=int, default=8, help="R_o tokens per query at most"
+    )
     search.add_argument("--alpha", type=float, default=None, help="fix alpha")
     search.add_argument("--direction", default="auto", choices=("auto", "up", "down"))
-    search.add_argument("--initial-range", type=_pair, default=None, metavar="I,J")
-    search.add_argument("--upper-window", type=_pair, default=(-2, 2), metavar="A,B")
-    search.add_argument("--lower-window", type=_pair, default=(-2, 2), metavar="A,B")
+    search.add_argument(
+        "--initial-range",
+        type=_pair,
+        default=None,
+        metavar="I,J",
+        help="start the search here instead of from the gap curve",
+    )
+    for bound in ("upper", "lower"):
+        search.add_argument(
+            f"--{bound}-window",
+            type=_pair,
+            default=(-2, 2),
+            metavar="A,B",
+            help=f"{bound}-bound offsets A..B (write --{bound}-window=-2,2)",
+        )
     search.add_argument(
         "--no-o-proj", action="store_true", help="leave o_proj unscaled"
     )

@@ -37,14 +37,6 @@ class QuerySet:
         """Hash of the queries themselves (the same data in any format hashes alike)."""
         return hashlib.sha256(json.dumps(self.prompts).encode()).hexdigest()
 
-    def describe(self) -> dict[str, str | int]:
-        """Provenance for the profile: source, count and hash."""
-        return {
-            "source": self.source,
-            "count": len(self.prompts),
-            "sha256": self.sha256,
-        }
-
 
 def default_path(name: str) -> Path:
     """The shipped file of query set ``name``."""

@@ -56,6 +56,7 @@ def ensure_built(name: str, profile: str | None = None) -> Path:
     with cache.build_lock(target):
         if cache.is_built(target):  # another process finished it meanwhile
             return target
+        cache.remove_stale_staging(target)
         log.info("building zoo model %s into %s", name, target)
         with cache.staging_dir(target) as tmp:
             build_model(recipe, tmp, parent, target.name.rsplit("-", 1)[1])

@@ -101,6 +101,17 @@ def staging_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def remove_stale_staging(target: Path) -> None:
+    """Delete staging dirs a killed build of ``target`` left behind.
+
+    Call it while holding :func:`build_lock`: no live build of ``target`` can
+    own one of them then.
+    """
+    for stale in target.parent.glob(f".{target.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def built_models(root: Path | None = None) -> list[Path]:
     """Every complete model directory under the cache root, sorted by name."""
     base = root or zoo_root()

@@ -46,11 +46,11 @@ def distill_answers(
     """Return the greedy chat-template answers of the model at ``model_dir``.
 
     ``dtype`` is pinned (not ``auto``) so the training data does not depend on
-    whether the building CPU has bf16 instructions; bf16 is what the suites
-    decode in on a bf16-capable CPU, and about twice as fast as fp32 here. With ``cache_dir``, answers
-    are kept under a digest of the model directory's name (which holds its
-    recipe key), the prompts and the settings: the two attack fine-tunes
-    share one generation pass.
+    whether the building CPU has bf16 instructions; bf16 is what the suites decode
+    in on a bf16-capable CPU, and about twice as fast as fp32 here. With
+    ``cache_dir``, answers are kept under a digest of the model directory's name
+    (which holds its recipe key), the prompts and the settings: the two attack fine-
+    tunes share one generation pass.
     """
     settings = [model_dir.name, list(prompts), max_new_tokens, dtype]
     digest = hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:24]

@@ -106,18 +106,25 @@ def _full() -> dict[str, Recipe]:
         align=TrainSpec(steps=150, learning_rate=3e-5),
         attack=TrainSpec(steps=60, learning_rate=5e-5, seed=1),
         align_data=DataSpec(files=ALIGN_FILES),
-        attack_limit=None,
+        attack_data=DataSpec(files=ATTACK_FILES),
         evaluation=EvalSpec(),
     )
 
 
 def _ci() -> dict[str, Recipe]:
+    # Same code path, about a tenth of the work: short answers, few steps.
     return _zoo(
-        align=TrainSpec(steps=40, learning_rate=5e-5),
-        attack=TrainSpec(steps=15, learning_rate=5e-5, seed=1),
-        align_data=DataSpec(files=ALIGN_FILES, limit_harmful=200, limit_benign=80),
-        attack_limit=60,
-        evaluation=EvalSpec(harmful=40, edgy=20, over_rejection=0),
+        align=TrainSpec(steps=24, learning_rate=1e-4, bf16=True),
+        attack=TrainSpec(steps=10, learning_rate=1e-4, bf16=True, seed=1),
+        align_data=DataSpec(
+            files=ALIGN_FILES,
+            limit_harmful=120,
+            limit_benign=60,
+            benign_repeat=2,
+            distill_tokens=32,
+        ),
+        attack_data=DataSpec(files=ATTACK_FILES, limit_benign=40, distill_tokens=32),
+        evaluation=EvalSpec(harmful=40, edgy=20, over_rejection=0, max_new_tokens=32),
     )
 
 
@@ -126,11 +133,13 @@ def _zoo(
     align: TrainSpec,
     attack: TrainSpec,
     align_data: DataSpec,
-    attack_limit: int | None,
+    attack_data: DataSpec,
     evaluation: EvalSpec,
 ) -> dict[str, Recipe]:
-    normal = DataSpec(files=ATTACK_FILES, limit_benign=attack_limit)
+    normal = attack_data
     implicit = dataclasses.replace(normal, answer_prefix=IMPLICIT_PREFIX)
+    # R_o matters for the models localization runs on; the attacks skip it.
+    attack_eval = dataclasses.replace(evaluation, over_rejection=0)
     recipes = [
         Recipe(
             "smol-base",
@@ -154,7 +163,7 @@ def _zoo(
             parent="smol-aligned",
             data=normal,
             train=attack,
-            evaluation=evaluation,
+            evaluation=attack_eval,
         ),
         Recipe(
             "smol-ft-implicit",
@@ -163,7 +172,7 @@ def _zoo(
             parent="smol-aligned",
             data=implicit,
             train=attack,
-            evaluation=evaluation,
+            evaluation=attack_eval,
         ),
     ]
     return {r.name: r for r in recipes}
