@@ -98,6 +98,7 @@ def test_search_returns_the_papers_ranges(
     assert result.located == expected
     assert result.conclusive
     assert result.upper.winner[0] == initial[0]  # step 3 keeps the lower bound
+    assert not result.upper.winner_at_edge and not result.lower.winner_at_edge
 
 
 def test_automatic_alpha_reaches_each_table1_alpha() -> None:
@@ -213,3 +214,14 @@ def test_mcnemar_exact_matches_the_binomial_tail() -> None:
     paired = paired_difference(step, winner)
     assert (paired.only_step, paired.only_winner, paired.difference) == (1, 2, -1)
     assert not paired.significant
+
+
+def test_a_winner_on_the_window_edge_is_flagged() -> None:
+    growing = {(i, 4): 10 * (5 - i) for i in range(1, 4)} | {(2, j): 5 for j in (3, 5)}
+    settings = SearchSettings(alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1))
+    result = locate_by_over_rejection(
+        TableOracle({1.2: {**growing, (2, 4): 30}}, 0, queries=40), (2, 4), 8, settings
+    )
+    assert result.located == (1, 4)
+    assert result.lower.winner_at_edge
+    assert not result.upper.winner_at_edge

@@ -235,11 +235,19 @@ def _conclusion(
             f"{search.upper.unique_winner}, lower {search.lower.unique_winner}",
         )
     first, last = search.located
-    noise = " (margin within noise)" if search.margin_within_noise else ""
+    notes = [
+        *(["margin within noise"] if search.margin_within_noise else []),
+        *(
+            f"{s.kind} bound at the edge of its window"
+            for s in (search.upper, search.lower)
+            if s.winner_at_edge
+        ),
+    ]
+    caveats = f" ({'; '.join(notes)})" if notes else ""
     return (
         "located",
         search.located,
-        f"safety layers [{first}, {last}] at alpha {search.alpha:g}{noise}; "
+        f"safety layers [{first}, {last}] at alpha {search.alpha:g}{caveats}; "
         f"initial range {list(initial)} from {origin}",
     )
 

@@ -23,9 +23,9 @@ def render_profile(profile: SafetyLayerProfile, path: str | Path) -> Path:
     _gap(axes[1], profile)
     if profile.search is not None:
         _sweeps(axes[2], profile)
+    located = list(profile.safety_layers) if profile.safety_layers else "none"
     figure.suptitle(
-        f"{profile.model.ref}: safety layers {profile.safety_layers or 'none'} "
-        f"({profile.status})",
+        f"{profile.model.ref}: safety layers {located} ({profile.status})",
         fontsize=11,
     )
     figure.tight_layout()
@@ -57,12 +57,14 @@ def _gap(axis: Any, profile: SafetyLayerProfile) -> None:
     existence = profile.existence
     layers = list(range(len(existence.gap_deg)))
     axis.plot(layers, existence.gap_deg, color="black", label="gap (N-M minus N-N)")
-    axis.plot(
+    floor = existence.noise_floor_deg
+    axis.fill_between(
         layers,
-        existence.noise_floor_deg,
+        [-f for f in floor],
+        floor,
         color="grey",
-        linestyle="--",
-        label="permutation 95% per layer",
+        alpha=0.2,
+        label="\u00b195th pct of label-permuted gaps",
     )
     _shade(axis, profile.initial_range, "tab:orange", "initial range")
     _shade(axis, profile.safety_layers, "tab:green", "located range")

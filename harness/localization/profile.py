@@ -105,6 +105,7 @@ class SweepRecord(_Strict):
     unique_winner: bool
     spread: float
     margin_within_noise: bool | None
+    winner_at_edge: bool
     steps: list[StepRecord]
 
 

@@ -77,6 +77,7 @@ def sweep_record(
         unique_winner=sweep.unique_winner,
         spread=sweep.spread,
         margin_within_noise=sweep.margin_within_noise,
+        winner_at_edge=sweep.winner_at_edge,
         steps=steps,
     )
 

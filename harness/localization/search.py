@@ -94,6 +94,8 @@ class Sweep:
     unique_winner: bool
     spread: float
     margin_within_noise: bool | None
+    #: The winner is the first or last candidate: a wider window might beat it.
+    winner_at_edge: bool
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,7 @@ def _sweep(
         unique_winner=all(s.count != top.count for s in others),
         spread=spread([p.count for p in points]),
         margin_within_noise=_margin_within_noise(others, direction),
+        winner_at_edge=len(bounds) > 1 and bounds[winner] in (min(bounds), max(bounds)),
     )
 
 

@@ -103,9 +103,9 @@ ATTACK_FILES = ("attack.jsonl",)
 
 def _full() -> dict[str, Recipe]:
     return _zoo(
-        align=TrainSpec(steps=150, learning_rate=3e-5),
-        attack=TrainSpec(steps=60, learning_rate=5e-5, seed=1),
-        align_data=DataSpec(files=ALIGN_FILES),
+        align=TrainSpec(steps=110, learning_rate=1e-4, bf16=True),
+        attack=TrainSpec(steps=40, learning_rate=5e-5, bf16=True, seed=1),
+        align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
         attack_data=DataSpec(files=ATTACK_FILES),
         evaluation=EvalSpec(),
     )
