@@ -26,6 +26,8 @@ class RunSettings(BaseModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     batch_size: int = Field(default=16, ge=1)
     max_new_tokens: int = Field(default=64, ge=1)
+    #: Evaluate at most this many prompts of each suite (``None``: all of them).
+    max_prompts: int | None = Field(default=None, ge=1)
     harm_threshold: float = Field(default=0.10, ge=0.0, le=1.0)
     report_dir: Path = Path("reports")
     seed: int = 0

@@ -14,7 +14,9 @@ Every error names the file and the field (or the line of a JSONL file).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +95,29 @@ class Suite:
             raise ConfigError(describe_errors(self.path, e, "judge.options")) from e
         except ConfigError as e:
             raise ConfigError(f"{self.path}: field 'judge.name': {e}") from e
+
+    def subsample(self, limit: int | None, seed: int = 0) -> Suite:
+        """This suite with at most ``limit`` prompts, spread evenly over categories.
+
+        Categories are taken in turn (each shuffled with ``seed``) so a small
+        sample still covers every category; ``None`` or a limit at least the
+        suite's size returns the suite unchanged. Prompt order is kept.
+        """
+        if limit is None or limit >= len(self.prompts):
+            return self
+        rng = random.Random(seed)
+        queues: dict[str, list[int]] = {}
+        for index, record in enumerate(self.prompts):
+            queues.setdefault(record.category, []).append(index)
+        for queue in queues.values():
+            rng.shuffle(queue)
+        picked: list[int] = []
+        while len(picked) < limit:
+            for queue in queues.values():
+                if queue and len(picked) < limit:
+                    picked.append(queue.pop())
+        kept = tuple(self.prompts[i] for i in sorted(picked))
+        return dataclasses.replace(self, prompts=kept)
 
 
 def describe_errors(

@@ -38,6 +38,7 @@ DEVICE = "--device"
 DTYPE = "--dtype"
 BATCH_SIZE = "--batch-size"
 MAX_NEW_TOKENS = "--max-new-tokens"
+MAX_PROMPTS = "--max-prompts"
 HARM_THRESHOLD = "--harm-threshold"
 REPORT_DIR = "--report-dir"
 SEED = "--seed"
@@ -227,6 +228,15 @@ OPTIONS: tuple[Option, ...] = (
         "max_new_tokens",
         "tokens generated per answer (default: 64)",
         positive_int,
+    ),
+    Option(
+        MAX_PROMPTS,
+        "max_prompts",
+        "evaluate at most N prompts of each suite, spread evenly over its "
+        "categories and drawn with --seed: a quick smoke run with a wider "
+        "interval (unset: every prompt)",
+        positive_int,
+        metavar="N",
     ),
     Option(
         HARM_THRESHOLD,

@@ -154,6 +154,7 @@ def header_lines(
         (options.DTYPE, s.dtype),
         (options.BATCH_SIZE, s.batch_size),
         (options.MAX_NEW_TOKENS, s.max_new_tokens),
+        (options.MAX_PROMPTS, s.max_prompts or "all"),
         (options.SEED, s.seed),
     ]
     if choice is not None and choice.name == "vllm":

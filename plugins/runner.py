@@ -58,7 +58,9 @@ class SuiteRunner:
         from harness.suites import load_suite
 
         try:
-            suite = load_suite(Path(suite_file))
+            suite = load_suite(Path(suite_file)).subsample(
+                self.settings.max_prompts, self.settings.seed
+            )
             evaluation = self._evaluation(suite, threshold)
         except HarnessError as e:
             error = e

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-# Builds and trains three models (tens of minutes on 2 cores): not in CI yet.
-pytestmark = pytest.mark.slow
+# Converts one model and trains two (about 3 minutes on 2 cores): runs in CI.
+pytestmark = pytest.mark.e2e
 
 
 def test_ci_build_makes_base_aligned_and_implicit(

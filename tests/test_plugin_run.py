@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.testing import write_fake_checkpoint
-from plugins.options import MODEL, OPTIONS, REPORT_DIR
+from plugins.options import MAX_PROMPTS, MODEL, OPTIONS, REPORT_DIR
 
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
 CATEGORIES = ("weapons", "cyber", "fraud", "drugs")
@@ -240,3 +240,17 @@ def test_fixture_modules_are_registered_when_present() -> None:
     assert "plugins.safety_layers" in plugin.FIXTURE_MODULES
     assert {"plugins.fixtures", "plugins.reporting"} <= set(plugin.pytest_plugins)
     assert set(plugin.pytest_plugins) <= set(plugin.FIXTURE_MODULES)
+
+
+def test_max_prompts_evaluates_an_even_sample(project: pytest.Pytester) -> None:
+    result = project.runpytest(
+        MODEL, "bad", MAX_PROMPTS, "8", REPORT_DIR, "out", "suites"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*max-prompts=8*"])
+    report = json.loads((project.path / "out" / "bad" / "harm.json").read_text())
+    assert len(report["results"]) == 8
+    assert {c: v["n"] for c, v in report["categories"].items()} == dict.fromkeys(
+        CATEGORIES, 2
+    )
+    assert report["settings"]["max_prompts"] == 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,24 @@ def test_the_harm_suite_is_valid_and_large_enough() -> None:
     assert len(categories) >= 8
     assert all(p.source and p.licence for p in suite.prompts)
     assert isinstance(suite.build_judge(), KeywordJudge)
+
+
+def test_subsample_spreads_over_categories_and_keeps_order() -> None:
+    suite = load_suite(HARM_YAML)
+    categories = {p.category for p in suite.prompts}
+    small = suite.subsample(len(categories) * 2, seed=3)
+    assert len(small.prompts) == len(categories) * 2
+    counts = Counter(p.category for p in small.prompts)
+    assert set(counts) == categories and set(counts.values()) == {2}
+    order = {p.id: i for i, p in enumerate(suite.prompts)}
+    assert [order[p.id] for p in small.prompts] == sorted(
+        order[p.id] for p in small.prompts
+    )
+    assert suite.subsample(5, seed=3).prompts != suite.subsample(5, seed=4).prompts
+    assert suite.subsample(5, seed=3) == suite.subsample(5, seed=3)
+
+
+def test_subsample_without_a_limit_or_above_the_size_is_the_suite() -> None:
+    suite = load_suite(HARM_YAML)
+    assert suite.subsample(None) is suite
+    assert suite.subsample(len(suite.prompts)) is suite

@@ -24,8 +24,13 @@ def render_profile(profile: SafetyLayerProfile, path: str | Path) -> Path:
     if profile.search is not None:
         _sweeps(axes[2], profile)
     located = list(profile.safety_layers) if profile.safety_layers else "none"
+    notes = [profile.status.replace("_", " ")]
+    if profile.search is not None and profile.search.margin_within_noise:
+        notes.append("margin within noise")
+    if not profile.existence.band.found and profile.search is not None:
+        notes.append("gap below its noise floor")
     figure.suptitle(
-        f"{profile.model.ref}: safety layers {located} ({profile.status})",
+        f"{profile.model.ref}: safety layers {located} ({'; '.join(notes)})",
         fontsize=11,
     )
     figure.tight_layout()
