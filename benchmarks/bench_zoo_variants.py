@@ -1,0 +1,120 @@
+"""Benchmark: what each cheaper training setting costs smol-aligned in refusal.
+
+Builds variants of the ``full`` smol-aligned recipe (same data, same seed, one
+change each) with the zoo's own builder into a scratch directory, measures each
+the way the zoo does, and prints one Markdown table: train time, seconds per
+step, held-out harmful refusal, edgy over-refusal and R_o.
+
+Usage::
+
+    python benchmarks/bench_zoo_variants.py --out /tmp/variants \\
+        --variants recipe,lora16,fp32,len96 [--json variants.json]
+
+The recipe row rebuilds the shipped recipe, so every row of one run shares the
+machine's conditions. Self-distilled answers come from the zoo cache's
+``.distill`` folder when smol-base was built there before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from harness.zoo.build import build_model, ensure_built
+from harness.zoo.recipes import Recipe, TrainSpec, get_recipe
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "recipe": {},
+    "lora16": {"lora_rank": 16, "learning_rate": 5e-4},
+    "fp32": {"bf16": False},
+    "len96": {"max_length": 96},
+    "steps60": {"steps": 60},
+}
+
+
+def variant(recipe: Recipe, changes: dict[str, Any]) -> Recipe:
+    """``recipe`` with its training spec changed as ``changes`` says."""
+    assert recipe.train is not None
+    train: TrainSpec = dataclasses.replace(recipe.train, **changes)
+    return dataclasses.replace(recipe, train=train)
+
+
+def run(name: str, out: Path, base: Path) -> dict[str, Any]:
+    """Build and measure one variant; return its row."""
+    recipe = variant(get_recipe("smol-aligned", "full"), VARIANTS[name])
+    target = out / name
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    started = time.perf_counter()
+    build_model(recipe, target, base, key=name)
+    wall = time.perf_counter() - started
+    manifest = json.loads((target / "zoo.json").read_text())
+    rates = {k: v["refusal_rate"] for k, v in manifest["metrics"].items()}
+    counts = {k: f"{v['refused']}/{v['n']}" for k, v in manifest["metrics"].items()}
+    return {
+        "variant": name,
+        "changes": VARIANTS[name],
+        "train_s": manifest["timings"]["train_s"],
+        "s_per_step": manifest["training"]["seconds_per_step"],
+        "wall_s": round(wall, 1),
+        "rates": rates,
+        "counts": counts,
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| variant | change | train (s) | s/step | harmful refusal | edgy over-refusal "
+        "| R_o |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = [
+            f"{100 * r['rates'][k]:.1f}% ({r['counts'][k]})"
+            for k in ("harmful", "edgy", "over_rejection")
+        ]
+        change = ", ".join(f"{k}={v}" for k, v in r["changes"].items()) or "as shipped"
+        lines.append(
+            f"| {r['variant']} | {change} | {r['train_s']:.0f} | {r['s_per_step']:.2f} "
+            f"| {' | '.join(cells)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="scratch directory")
+    parser.add_argument(
+        "--variants",
+        default="recipe,lora16,fp32,len96",
+        help=f"comma-separated, from {', '.join(VARIANTS)}",
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    base = ensure_built("smol-base", "full")
+    rows = []
+    for name in names:
+        rows.append(run(name, args.out, base))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
