@@ -145,3 +145,35 @@ def test_zoo_base_smollm2_shows_no_clear_band(smol_base: str, tmp_path: Path) ->
     assert profile.safety_layers is None
     assert profile.search is None
     assert max(abs(g) for g in profile.existence.gap_deg) < 3.0
+
+
+@pytest.mark.slow
+def test_zoo_aligned_smollm2_search_from_a_given_range(tmp_path: Path) -> None:
+    # paper §3.4 on the real model, from the gap rule's sub-threshold candidate
+    # [8, 15]; docs/localization.md records what it finds (82 s when measured).
+    from harness.zoo.build import cached_path
+
+    if not (cached_path("smol-aligned", None) / "config.json").is_file():
+        pytest.skip("zoo:smol-aligned is not built (python -m harness zoo build)")
+    settings = LocalizationSettings(
+        initial_range=(8, 15), search=SearchSettings(alpha=1.15)
+    )
+    profile = locate_safety_layers(
+        "zoo:smol-aligned", settings=settings, cache_dir=tmp_path, use_cache=False
+    )
+    search = profile.search
+    assert search is not None and profile.safety_layers is not None
+    assert search.queries >= 300 and 0 < search.baseline < search.queries
+    for sweep, window in ((search.upper, (13, 17)), (search.lower, (6, 10))):
+        assert sweep.alpha == 1.15 and len(sweep.steps) == 5
+        ends = [
+            s.range[1] if sweep.kind == "upper" else s.range[0] for s in sweep.steps
+        ]
+        assert ends == list(range(window[0], window[1] + 1))
+        best = max(s.count for s in sweep.steps)  # argmax for alpha > 1
+        assert sweep.winner in [s.range for s in sweep.steps if s.count == best]
+    first, last = profile.safety_layers
+    assert search.lower.winner == (first, last) == search.located
+    assert search.upper.winner[1] == last
+    # scaling a middle band up makes the model refuse more over-rejection queries
+    assert max(s.count for s in search.upper.steps) > search.baseline
