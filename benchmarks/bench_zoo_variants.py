@@ -8,7 +8,7 @@ step, held-out harmful refusal, edgy over-refusal and R_o.
 Usage::
 
     python benchmarks/bench_zoo_variants.py --out /tmp/variants \\
-        --variants recipe,lora16,fp32,len96 [--json variants.json]
+        --variants recipe,lora16,bf16,len96 [--json variants.json]
 
 The recipe row rebuilds the shipped recipe, so every row of one run shares the
 machine's conditions. Self-distilled answers come from the zoo cache's
@@ -34,7 +34,7 @@ from harness.zoo.recipes import Recipe, TrainSpec, get_recipe
 VARIANTS: dict[str, dict[str, Any]] = {
     "recipe": {},
     "lora16": {"lora_rank": 16, "learning_rate": 5e-4},
-    "fp32": {"bf16": False},
+    "bf16": {"precision": "bfloat16"},
     "len96": {"max_length": 96},
     "steps60": {"steps": 60},
 }
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="scratch directory")
     parser.add_argument(
         "--variants",
-        default="recipe,lora16,fp32,len96",
+        default="recipe,lora16,bf16,len96",
         help=f"comma-separated, from {', '.join(VARIANTS)}",
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")

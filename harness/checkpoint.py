@@ -11,13 +11,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from harness.errors import CheckpointError
+from harness.precision import choose_dtype, torch_dtype
 from harness.progress import quiet_library_bars
-
-if TYPE_CHECKING:
-    import torch
 
 ZOO_PREFIX = "zoo:"
 SAFE_WEIGHTS = ("*.safetensors",)
@@ -131,23 +129,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve_dtype(dtype: str, device: str) -> torch.dtype:
-    """Pick the compute dtype: ``auto`` is bf16 where the hardware runs it natively."""
-    import torch
-
-    if dtype != "auto":
-        try:
-            value = getattr(torch, dtype)
-        except AttributeError:
-            raise CheckpointError(f"unknown dtype {dtype!r}") from None
-        if not isinstance(value, torch.dtype):
-            raise CheckpointError(f"unknown dtype {dtype!r}")
-        return value
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
-
-
 def resolve_device(device: str) -> str:
     """Map ``auto`` to ``cuda`` when a GPU is visible, else ``cpu``."""
     if device != "auto":
@@ -155,15 +136,6 @@ def resolve_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def load_tokenizer(info: CheckpointInfo, options: LoadOptions) -> Any:
@@ -188,7 +160,7 @@ def load_model(info: CheckpointInfo, options: LoadOptions) -> Any:
     """Load the model weights of a checkpoint, merging a LoRA adapter onto its base."""
     from transformers import AutoModelForCausalLM
 
-    dtype = resolve_dtype(options.dtype, options.device)
+    dtype = torch_dtype(choose_dtype(options.dtype, options.device))
     target = info.path if info.kind == "hf" else resolve_model_ref(info.base_ref or "")
     if info.kind == "lora":
         inspect_checkpoint(info.base_ref or "", allow_pickle=options.allow_pickle)

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.checkpoint import LoadOptions
 
 BackendName = Literal["auto", "hf", "vllm"]
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 class RunSettings(BaseModel):

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from harness.precision import DTYPE_CHOICES
+
 if TYPE_CHECKING:
     from harness.config import RunSettings
 
@@ -49,7 +51,6 @@ TENSOR_PARALLEL_SIZE = "--tensor-parallel-size"
 
 ZOO_PREFIX = "zoo:"  # same as harness.checkpoint.ZOO_PREFIX, without importing it
 BACKENDS = ("auto", "hf", "vllm")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -219,8 +220,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         DTYPE,
         "dtype",
-        "weights dtype: auto (bf16 where supported), float32, bfloat16, float16",
-        choice(*DTYPES),
+        "compute dtype: auto (bf16 where the hardware runs it natively, "
+        "else fp32), float32, bfloat16, float16",
+        choice(*DTYPE_CHOICES),
     ),
     Option(BATCH_SIZE, "batch_size", "prompts per batch (default: 16)", positive_int),
     Option(

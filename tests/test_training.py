@@ -149,7 +149,7 @@ def test_lora_is_merged_back_into_a_plain_model(tiny: Path) -> None:
 
 def test_bf16_autocast_trains(tiny: Path) -> None:
     model, tokenizer = load(tiny)
-    config = SFTConfig(steps=1, batch_size=2, bf16=True)
+    config = SFTConfig(steps=1, batch_size=2, dtype="bfloat16")
     result = train_sft(model, tokenizer, EXAMPLES, config)
     assert result.steps == 1
     assert next(result.model.parameters()).dtype == torch.float32

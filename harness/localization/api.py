@@ -105,9 +105,9 @@ def profile_key(
     options: LoadOptions,
 ) -> str:
     """Cache key: the weights, the data, every setting, the dtype and device."""
-    from harness.checkpoint import resolve_dtype
+    from harness.precision import choose_dtype
 
-    dtype = str(resolve_dtype(options.dtype, options.device)).removeprefix("torch.")
+    dtype = choose_dtype(options.dtype, options.device)
     return cache_key(
         fingerprint,
         data_infos(sets),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import MissingDependencyError
+from harness.precision import autocast_bf16
 from harness.progress import progress_enabled
 from harness.prompts import PromptFormatter
 from harness.training.examples import (
@@ -44,9 +45,11 @@ LORA_TARGETS = (
 class SFTConfig:
     """Hyperparameters of one supervised fine-tuning run.
 
-    ``lora_rank`` 0 means full fine-tuning; ``bf16`` trains fp32 weights under
-    bf16 autocast; ``group_by_length`` batches examples of similar length
-    together (less padding, so fewer tokens per step).
+    ``lora_rank`` 0 means full fine-tuning; ``dtype`` ``bfloat16`` trains fp32
+    weights under bf16 autocast, ``auto`` does so only where the hardware runs
+    bf16 natively (:func:`harness.precision.autocast_bf16`);
+    ``group_by_length`` batches examples of similar length together (less
+    padding, so fewer tokens per step).
     """
 
     steps: int
@@ -59,7 +62,7 @@ class SFTConfig:
     lora_rank: int = 0
     lora_alpha: int = 32
     lora_targets: tuple[str, ...] = LORA_TARGETS
-    bf16: bool = False
+    dtype: str = "auto"
     group_by_length: bool = False
     seed: int = 0
     logging_steps: int = 10
@@ -150,7 +153,7 @@ def _arguments(config: SFTConfig, output_dir: str) -> Any:
         warmup_steps=config.warmup_steps,
         weight_decay=config.weight_decay,
         lr_scheduler_type=config.lr_scheduler,
-        bf16=config.bf16,
+        bf16=autocast_bf16(config.dtype, "cuda" if _cuda() else "cpu"),
         seed=config.seed,
         data_seed=config.seed,
         logging_steps=config.logging_steps,

@@ -41,13 +41,13 @@ def distill_answers(
     max_new_tokens: int,
     cache_dir: Path | None = None,
     batch_size: int = 16,
-    dtype: str = "bfloat16",
+    dtype: str = "float32",
 ) -> list[str]:
     """Return the greedy chat-template answers of the model at ``model_dir``.
 
     ``dtype`` is pinned (not ``auto``) so the training data does not depend on
-    whether the building CPU has bf16 instructions; bf16 is what the suites decode
-    in on a bf16-capable CPU, and about twice as fast as fp32 here. With
+    the building CPU: fp32 runs fast on every CPU kind, bf16 only on those with
+    native bf16 (issue 10). With
     ``cache_dir``, answers are kept under a digest of the model directory's name
     (which holds its recipe key), the prompts and the settings: the two attack fine-
     tunes share one generation pass.

@@ -22,7 +22,7 @@ from typing import Literal
 from harness.errors import ConfigError
 
 #: Bump when a code change alters what the same recipe builds.
-ZOO_FORMAT = 1
+ZOO_FORMAT = 2
 PROFILE_ENV = "SAFETY_HARNESS_ZOO_PROFILE"
 PROFILES = ("full", "ci")
 DATA_DIR = Path(__file__).parent / "data"
@@ -42,7 +42,9 @@ class TrainSpec:
     warmup_steps: int = 0
     max_length: int = 160
     lora_rank: int = 0
-    bf16: bool = False
+    #: Pinned, never ``auto``: the same recipe must mean the same weights on
+    #: every CPU kind (issue 10), and fp32 is fast on all of them.
+    precision: Literal["float32", "bfloat16"] = "float32"
     group_by_length: bool = False
     seed: int = 0
 
@@ -103,8 +105,8 @@ ATTACK_FILES = ("attack.jsonl",)
 
 def _full() -> dict[str, Recipe]:
     return _zoo(
-        align=TrainSpec(steps=110, learning_rate=1e-4, bf16=True),
-        attack=TrainSpec(steps=40, learning_rate=5e-5, bf16=True, seed=1),
+        align=TrainSpec(steps=110, learning_rate=1e-4),
+        attack=TrainSpec(steps=40, learning_rate=5e-5, seed=1),
         align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
         attack_data=DataSpec(files=ATTACK_FILES),
         evaluation=EvalSpec(),
@@ -114,8 +116,8 @@ def _full() -> dict[str, Recipe]:
 def _ci() -> dict[str, Recipe]:
     # Same code path, about a tenth of the work: short answers, few steps.
     return _zoo(
-        align=TrainSpec(steps=24, learning_rate=1e-4, bf16=True),
-        attack=TrainSpec(steps=10, learning_rate=1e-4, bf16=True, seed=1),
+        align=TrainSpec(steps=24, learning_rate=1e-4),
+        attack=TrainSpec(steps=10, learning_rate=1e-4, seed=1),
         align_data=DataSpec(
             files=ALIGN_FILES,
             limit_harmful=120,

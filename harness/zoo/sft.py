@@ -110,7 +110,7 @@ def sft_config(train: TrainSpec) -> SFTConfig:
         max_length=train.max_length,
         lora_rank=train.lora_rank,
         lora_alpha=2 * train.lora_rank if train.lora_rank else 32,
-        bf16=train.bf16,
+        dtype=train.precision,
         group_by_length=train.group_by_length,
         seed=train.seed,
     )
