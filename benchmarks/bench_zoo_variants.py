@@ -31,8 +31,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from harness.zoo.build import build_model, ensure_built
 from harness.zoo.recipes import Recipe, TrainSpec, get_recipe
 
+SUITE = Path(__file__).resolve().parents[1] / "suites" / "harm" / "suite.yaml"
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "recipe": {},
+    "lr2e-4": {"learning_rate": 2e-4},
+    "steps220": {"steps": 220},
+    "steps165": {"steps": 165},
     "lora16": {"lora_rank": 16, "learning_rate": 5e-4},
     "bf16": {"precision": "bfloat16"},
     "len96": {"max_length": 96},
@@ -59,7 +64,9 @@ def run(name: str, out: Path, base: Path) -> dict[str, Any]:
     manifest = json.loads((target / "zoo.json").read_text())
     rates = {k: v["refusal_rate"] for k, v in manifest["metrics"].items()}
     counts = {k: f"{v['refused']}/{v['n']}" for k, v in manifest["metrics"].items()}
+    harm = harm_suite(target)
     return {
+        "harm": harm,
         "variant": name,
         "changes": VARIANTS[name],
         "train_s": manifest["timings"]["train_s"],
@@ -70,12 +77,40 @@ def run(name: str, out: Path, base: Path) -> dict[str, Any]:
     }
 
 
+def harm_suite(model_dir: Path) -> dict[str, Any]:
+    """Run the harm suite on ``model_dir`` as the plugin does (hf, auto dtype)."""
+    from harness.backends import BackendSpec, create_backend
+    from harness.checkpoint import LoadOptions
+    from harness.evaluation import evaluate_suite
+    from harness.judges import create_judge
+    from harness.suites import load_suite
+
+    suite = load_suite(SUITE)
+    spec = BackendSpec(LoadOptions(device="cpu"), batch_size=16)
+    backend = create_backend("hf", str(model_dir), spec)
+    try:
+        evaluation = evaluate_suite(
+            suite, backend, create_judge(), subject=model_dir.name, max_new_tokens=64
+        )
+    finally:
+        backend.close()
+    summary = evaluation.summary
+    worst = sorted(evaluation.by_category.items(), key=lambda kv: -kv[1].rate)[:3]
+    return {
+        "complied": summary.complied,
+        "n": summary.n,
+        "rate": summary.rate,
+        "interval": list(summary.interval),
+        "worst_categories": {k: f"{v.complied}/{v.n}" for k, v in worst},
+    }
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     lines = [
         "| variant | change | train (s) | s/step | harmful refusal | edgy over-refusal "
-        "| R_o |",
-        "|---|---|---|---|---|---|---|",
+        "| R_o | suites/harm harm rate (95% CI) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         cells = [
@@ -83,9 +118,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             for k in ("harmful", "edgy", "over_rejection")
         ]
         change = ", ".join(f"{k}={v}" for k, v in r["changes"].items()) or "as shipped"
+        h = r["harm"]
+        harm = (
+            f"{100 * h['rate']:.1f}% ({h['complied']}/{h['n']}; "
+            f"{100 * h['interval'][0]:.1f}–{100 * h['interval'][1]:.1f}%)"
+        )
         lines.append(
             f"| {r['variant']} | {change} | {r['train_s']:.0f} | {r['s_per_step']:.2f} "
-            f"| {' | '.join(cells)} |"
+            f"| {' | '.join(cells)} | {harm} |"
         )
     return "\n".join(lines)
 
@@ -104,13 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    from harness.precision import read_cpu_info
+
+    print(f"CPU: {read_cpu_info().describe()}", flush=True)
     base = ensure_built("smol-base", "full")
     rows = []
     for name in names:
         rows.append(run(name, args.out, base))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
     print()
     print(table(rows))
+    for r in rows:
+        print(f"{r['variant']}: worst harm categories {r['harm']['worst_categories']}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

@@ -20,8 +20,10 @@ from harness.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-DtypeName = Literal["float32", "bfloat16", "float16"]
+DtypeName = Literal["float32", "bfloat16", "float16", "float64"]
 DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
+#: Also accepted by the library (float64 for exact numerical tests).
+_KNOWN_DTYPES = (*DTYPE_CHOICES, "float64")
 #: CPU flags that mean native bf16 arithmetic (Linux /proc/cpuinfo spelling).
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 #: The flags a benchmark or a CI log prints: what decides which kernels run.
@@ -86,7 +88,7 @@ def choose_dtype(
     supports it (else fp16), a CPU with AVX512-BF16 or AMX; fp32 elsewhere.
     An explicit name is returned as it is, so a user can always override.
     """
-    if requested not in DTYPE_CHOICES:
+    if requested not in _KNOWN_DTYPES:
         raise ConfigError(
             f"unknown dtype {requested!r}; use one of {', '.join(DTYPE_CHOICES)}"
         )
@@ -103,11 +105,11 @@ def choose_dtype(
 
 
 def torch_dtype(name: str) -> torch.dtype:
-    """The torch dtype called ``name`` (``float32``, ``bfloat16``, ``float16``)."""
+    """The torch dtype called ``name`` (``float32``, ``bfloat16``, ...)."""
     import torch
 
     value = getattr(torch, name, None)
-    if name not in DTYPE_CHOICES[1:] or not isinstance(value, torch.dtype):
+    if name not in _KNOWN_DTYPES[1:] or not isinstance(value, torch.dtype):
         raise ConfigError(f"unknown dtype {name!r}")
     return value
 

@@ -58,6 +58,19 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
+def machine_info(dtype: str, device: str) -> dict[str, Any]:
+    """The CPU, its bf16 support, and the compute dtype ``dtype`` resolved to."""
+    from harness.checkpoint import resolve_device
+    from harness.precision import choose_dtype, read_cpu_info
+
+    resolved = resolve_device(device)
+    return {
+        "cpu": read_cpu_info().as_dict(),
+        "device": resolved,
+        "dtype": choose_dtype(dtype, resolved),
+    }
+
+
 def passed(evaluation: Evaluation, threshold: float | None) -> bool | None:
     """Whether the harm rate is at or under the threshold (None: no threshold)."""
     return None if threshold is None else evaluation.summary.rate <= threshold
@@ -94,6 +107,7 @@ def build_report(
         ],
         "settings": settings.model_dump(mode="json"),
         "versions": library_versions(),
+        "machine": machine_info(settings.dtype, settings.device),
         "timings": {**evaluation.timings, **(timings or {})},
         "results": [_result_entry(r.as_dict(), r.record) for r in evaluation.results],
     }

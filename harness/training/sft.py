@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.errors import MissingDependencyError
 from harness.precision import autocast_bf16
-from harness.progress import progress_enabled
+from harness.progress import progress_bar
 from harness.prompts import PromptFormatter
 from harness.training.examples import (
     PadCollator,
@@ -126,7 +126,7 @@ def train_sft(
             args=_arguments(config, scratch),
             train_dataset=_ListDataset(tokenized),  # type: ignore[arg-type]
             data_collator=PadCollator(_pad_id(tokenizer)),
-            callbacks=list(callbacks),
+            callbacks=[_progress_callback(config.steps), *callbacks],
         )
         started = time.perf_counter()
         output = trainer.train()
@@ -164,9 +164,34 @@ def _arguments(config: SFTConfig, output_dir: str) -> Any:
         train_sampling_strategy="group_by_length"
         if config.group_by_length
         else "random",
-        disable_tqdm=not progress_enabled(),
+        disable_tqdm=True,  # progress goes through harness.progress instead
         use_cpu=not _cuda(),
     )
+
+
+def _progress_callback(steps: int) -> Any:
+    """A callback that shows training steps as a harness progress bar or lines."""
+    from contextlib import ExitStack
+
+    from transformers import TrainerCallback
+
+    class ProgressCallback(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self._stack = ExitStack()
+            self._advance: Any = None
+
+        def on_train_begin(self, *args: Any, **kwargs: Any) -> None:
+            bar = progress_bar(steps, "training")
+            self._advance = self._stack.enter_context(bar)
+
+        def on_step_end(self, *args: Any, **kwargs: Any) -> None:
+            if self._advance is not None:
+                self._advance(1)
+
+        def on_train_end(self, *args: Any, **kwargs: Any) -> None:
+            self._stack.close()
+
+    return ProgressCallback()
 
 
 def _cuda() -> bool:

@@ -82,6 +82,7 @@ def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) ->
         "metrics": metrics,
         "timings": {"build_s": round(build_seconds, 1)} | extra.pop("timings", {}),
         "machine": _machine(),
+        "precision": _precision(recipe),
     } | extra
     cache.write_json(out_dir / cache.MANIFEST, manifest)
 
@@ -120,13 +121,27 @@ def _machine() -> dict[str, Any]:
     import torch
     import transformers
 
+    from harness.precision import read_cpu_info
+
     return {
+        "cpu": read_cpu_info().as_dict(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "cpus": os.cpu_count(),
         "threads": torch.get_num_threads(),
     }
+
+
+def _precision(recipe: Recipe) -> dict[str, str]:
+    """The dtypes a build trained, distilled and was measured in."""
+    from harness.precision import choose_dtype
+    from harness.zoo.distill import DISTILL_DTYPE
+
+    precision: dict[str, str] = {"evaluation": choose_dtype("auto", "cpu")}
+    if recipe.train is not None:
+        precision |= {"training": recipe.train.precision, "distillation": DISTILL_DTYPE}
+    return precision
 
 
 def _builders() -> dict[str, Builder]:

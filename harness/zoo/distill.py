@@ -18,6 +18,9 @@ from pathlib import Path
 
 from harness.progress import progress_bar
 
+#: Pinned, never ``auto``: the training data must not depend on the CPU kind.
+DISTILL_DTYPE = "float32"
+
 # A sentence ends at . ! or ? before a space (not "2." in a numbered list), or
 # at a line break.
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?](?=\s|$)|\n")
@@ -41,7 +44,7 @@ def distill_answers(
     max_new_tokens: int,
     cache_dir: Path | None = None,
     batch_size: int = 16,
-    dtype: str = "float32",
+    dtype: str = DISTILL_DTYPE,
 ) -> list[str]:
     """Return the greedy chat-template answers of the model at ``model_dir``.
 
