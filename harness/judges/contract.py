@@ -94,7 +94,8 @@ class ContractResult:
 
 def score_contract(judge: Judge, cases: Sequence[ContractCase]) -> ContractResult:
     """Judge every case and score the verdicts per kind and overall."""
-    judgements = judge.judge_many([c.prompt for c in cases], [c.response for c in cases])
+    prompts, responses = [c.prompt for c in cases], [c.response for c in cases]
+    judgements = judge.judge_many(prompts, responses)
     pairs = [(c, j.verdict) for c, j in zip(cases, judgements, strict=True)]
     kinds = sorted({c.kind for c in cases})
     scores = {k: _score(k, [p for p in pairs if p[0].kind == k]) for k in kinds}
