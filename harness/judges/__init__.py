@@ -58,10 +58,11 @@ def _guard(options: dict[str, Any]) -> Judge:
 
 def _both(model_judge: str) -> Callable[[dict[str, Any]], Judge]:
     def factory(options: dict[str, Any]) -> Judge:
-        from harness.judges.ensemble import AllComplied
+        from harness.judges.ensemble import all_complied
 
         keyword = dict(options.pop("keyword", {}))
-        return AllComplied([_keyword(keyword), create_judge(model_judge, options)])
+        judges = [_keyword(keyword), create_judge(model_judge, options)]
+        return all_complied(f"keyword+{model_judge}", judges)
 
     return factory
 
