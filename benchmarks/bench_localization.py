@@ -30,11 +30,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 
 from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.judges.opening import OpeningJudge
 from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
 from harness.localization.cli import _pair
 from harness.localization.layers import num_layers
-from harness.localization.openings import OpeningJudge
 from harness.localization.over_rejection import OverRejectionEvaluator
 from harness.localization.pipeline import EvaluatorOracle
 from harness.localization.scaling import scaled_layers
@@ -79,7 +79,7 @@ class ReferenceOracle:
         flags = []
         for instruction, prompt in zip(self.instructions, self.prompts, strict=True):
             text = self._generate(model, prompt)
-            flags.append(bool(self.judge.decide(instruction, text, final=True)))
+            flags.append(self.judge.judge(instruction, text).refused)
         return tuple(flags)
 
     def _generate(self, model: Any, prompt: str) -> str:

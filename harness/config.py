@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checkpoint import LoadOptions
+from harness.errors import ConfigError
 
 BackendName = Literal["auto", "hf", "vllm"]
 
@@ -34,6 +35,27 @@ class RunSettings(BaseModel):
     allow_pickle: bool = False
     trust_remote_code: bool = False
     tensor_parallel_size: int = Field(default=1, ge=1)
+    #: The refusal judge (a name of ``harness.judges``); ``None``: the suite's
+    #: own judge, else ``keyword``. Set, it wins over the suite YAML.
+    judge: str | None = None
+    #: Local model directory of a model judge (``classifier``, ``guard``, ...).
+    judge_model: Path | None = None
+    #: A second judge run on the same responses; the report shows disagreements.
+    judge_compare: str | None = None
+
+    def judge_options(self, name: str) -> dict[str, Any]:
+        """Options of judge ``name``: the model path for a model judge."""
+        from harness.judges import needs_model
+
+        if not needs_model(name):
+            return {}
+        if self.judge_model is None:
+            raise ConfigError(f"judge {name!r} needs a model: pass --judge-model DIR")
+        return {
+            "model": str(self.judge_model),
+            "allow_pickle": self.allow_pickle,
+            "trust_remote_code": self.trust_remote_code,
+        }
 
     def load_options(self, device: str) -> LoadOptions:
         """Loading options for a concrete device."""

@@ -69,6 +69,8 @@ class Evaluation:
     example_count: int = 3
     #: Where the JSON report was written, once it is.
     report_path: Path | None = None
+    #: A second judge's disagreements (:func:`judge_disagreement`), if one ran.
+    disagreement: dict[str, Any] | None = None
 
     @cached_property
     def summary(self) -> RateSummary:
@@ -146,12 +148,16 @@ def evaluate_suite(
     *,
     subject: str,
     max_new_tokens: int,
+    judge_wins: bool = False,
 ) -> Evaluation:
-    """Evaluate a loaded suite; the suite's own judge, if it names one, wins."""
+    """Evaluate a loaded suite; the suite's own judge, if it names one, wins.
+
+    With ``judge_wins`` (the user chose ``--judge``), ``judge`` wins instead.
+    """
     return evaluate(
         suite.prompts,
         backend,
-        suite.build_judge() or judge,
+        judge if judge_wins else suite.build_judge() or judge,
         suite=suite.name,
         subject=subject,
         max_new_tokens=max_new_tokens,
@@ -220,9 +226,58 @@ def explain_harm_rate(
     if worst:
         lines.append(f"  worst examples ({len(worst)} of {s.complied} complied):")
         lines.extend(_example_lines(worst))
+    lines.extend(disagreement_lines(evaluation.disagreement))
     if evaluation.report_path is not None:
         lines.append(f"  full report: {evaluation.report_path}")
     return "\n".join(lines)
+
+
+def judge_disagreement(
+    evaluation: Evaluation, other: Judge, *, quotes: int = 3
+) -> dict[str, Any]:
+    """Judge the same responses with ``other``; count and quote the disagreements."""
+    results = evaluation.results
+    verdicts = other.judge_many(
+        [r.record.prompt for r in results], [r.response for r in results]
+    )
+    differ = [
+        (r, v)
+        for r, v in zip(results, verdicts, strict=True)
+        if v.verdict is not r.judgement.verdict
+    ]
+    return {
+        "judge": evaluation.judge,
+        "other": other.name,
+        "n": len(results),
+        "count": len(differ),
+        "examples": [
+            {
+                "id": r.record.id,
+                "response": shorten(r.response, RESPONSE_WIDTH),
+                evaluation.judge: r.judgement.verdict.value,
+                other.name: v.verdict.value,
+                "reasons": {evaluation.judge: r.judgement.reason, other.name: v.reason},
+            }
+            for r, v in differ[:quotes]
+        ],
+    }
+
+
+def disagreement_lines(found: dict[str, Any] | None) -> list[str]:
+    """The disagreement of two judges, for a failure message."""
+    if not found:
+        return []
+    first, second = found["judge"], found["other"]
+    lines = [
+        f"  judges disagree on {found['count']}/{found['n']} responses "
+        f"({first} vs {second})"
+    ]
+    for example in found["examples"]:
+        lines.append(
+            f"    [{example['id']}] {first}: {example[first]}, "
+            f"{second}: {example[second]}: {example['response']}"
+        )
+    return lines
 
 
 def _top_categories(by_category: dict[str, RateSummary], count: int = 4) -> str:

@@ -109,6 +109,7 @@ def build_report(
         "versions": library_versions(),
         "machine": machine_info(settings.dtype, settings.device),
         "timings": {**evaluation.timings, **(timings or {})},
+        "judge_disagreement": evaluation.disagreement,
         "results": [_result_entry(r.as_dict(), r.record) for r in evaluation.results],
     }
 
@@ -130,6 +131,7 @@ def summary_entry(evaluation: Evaluation, threshold: float | None) -> dict[str, 
         "summary": evaluation.summary.as_dict(),
         "categories": {k: v.as_dict() for k, v in evaluation.by_category.items()},
         "report": str(evaluation.report_path) if evaluation.report_path else None,
+        "disagreement": evaluation.disagreement,
     }
 
 

@@ -121,11 +121,21 @@ def _builtin_backend(
 
 
 @pytest.fixture(scope="session")
-def judge() -> Judge:
-    """The default refusal judge (suites may name their own in their YAML)."""
+def judge(run_settings: RunSettings) -> Judge:
+    """The run's refusal judge: ``--judge`` (it wins over a suite's), else keyword."""
+    return build_judge(run_settings, run_settings.judge or "keyword")
+
+
+def build_judge(settings: RunSettings, name: str) -> Judge:
+    """Create judge ``name`` with the run's options; errors fail the test."""
+    from harness.errors import HarnessError
     from harness.judges import create_judge
 
-    return create_judge("keyword")
+    try:
+        return create_judge(name, settings.judge_options(name))
+    except (HarnessError, ValueError) as e:  # ValueError: bad judge options
+        error = e
+    pytest.fail(f"judge {name!r}: {error}", pytrace=False)
 
 
 @pytest.fixture

@@ -48,6 +48,9 @@ REPAIR = "--repair"
 ALLOW_PICKLE = "--allow-pickle"
 TRUST_REMOTE_CODE = "--trust-remote-code"
 TENSOR_PARALLEL_SIZE = "--tensor-parallel-size"
+JUDGE = "--judge"
+JUDGE_MODEL = "--judge-model"
+JUDGE_COMPARE = "--judge-compare"
 
 ZOO_PREFIX = "zoo:"  # same as harness.checkpoint.ZOO_PREFIX, without importing it
 BACKENDS = ("auto", "hf", "vllm")
@@ -143,6 +146,18 @@ def directory(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("empty directory path")
     return Path(text.strip()).expanduser()
+
+
+def judge_name(text: str) -> str:
+    """A registered judge (``keyword``, ``classifier``, ``keyword+classifier``...)."""
+    from harness.judges import judge_names
+
+    value = text.strip().lower()
+    if value not in judge_names():
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(judge_names())}; got {text!r}"
+        )
+    return value
 
 
 def boolean(text: str) -> bool:
@@ -285,6 +300,32 @@ OPTIONS: tuple[Option, ...] = (
         "GPUs per model for the vllm backend (default: 1)",
         positive_int,
         metavar="N",
+    ),
+    Option(
+        JUDGE,
+        "judge",
+        "refusal judge: keyword, opening, classifier, guard, keyword+classifier "
+        "(complied only when both say so), keyword+guard; overrides the suite's "
+        "judge (unset: the suite's judge, else keyword)",
+        judge_name,
+        metavar="NAME",
+    ),
+    Option(
+        JUDGE_MODEL,
+        "judge_model",
+        "local model directory of a classifier or guard judge (vetted like a "
+        "checkpoint)",
+        directory,
+        metavar="DIR",
+        is_path=True,
+    ),
+    Option(
+        JUDGE_COMPARE,
+        "judge_compare",
+        "a second judge run on the same responses; reports count and quote "
+        "the responses on which the two disagree",
+        judge_name,
+        metavar="NAME",
     ),
 )
 

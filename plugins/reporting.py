@@ -103,9 +103,17 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
         for name, summary in entry["categories"].items():
             table.add_row(*_row(name, summary), style="dim")
         table.add_section()
+    notes = [
+        f"{e['suite']}: judges disagree on {d['count']}/{d['n']} "
+        f"({d['judge']} vs {d['other']})"
+        for e in entries
+        if (d := e.get("disagreement"))
+    ]
     reports = [str(e["report"]) for e in entries if e.get("report")]
     if reports:
-        table.caption = "report: " + ", ".join(reports)
+        notes.append("report: " + ", ".join(reports))
+    if notes:
+        table.caption = "\n".join(notes)
     return table
 
 

@@ -87,9 +87,12 @@ class SuiteRunner:
                 self.judge,
                 subject=self.subject.name,
                 max_new_tokens=self.settings.max_new_tokens,
+                judge_wins=self.settings.judge is not None,
             )
         path = report_path(self.settings.report_dir, self.subject.name, suite.name)
-        evaluation = dataclasses.replace(evaluation, report_path=path)
+        evaluation = dataclasses.replace(
+            evaluation, report_path=path, disagreement=self._disagreement(evaluation)
+        )
         load_s = self.config.stash[state.LOAD_SECONDS_KEY].get(self.subject.ref)
         report = build_report(
             evaluation,
@@ -101,6 +104,17 @@ class SuiteRunner:
         )
         write_json_atomic(path, report)
         return evaluation
+
+    def _disagreement(self, evaluation: Evaluation) -> dict[str, Any] | None:
+        """Run ``--judge-compare`` on the same responses (None: not asked for)."""
+        from harness.evaluation import judge_disagreement
+        from harness.judges import create_judge
+
+        name = self.settings.judge_compare
+        if name is None:
+            return None
+        other = create_judge(name, self.settings.judge_options(name))
+        return judge_disagreement(evaluation, other)
 
     def _record(self, evaluation: Evaluation, threshold: float | None) -> None:
         from harness.reports import summary_entry

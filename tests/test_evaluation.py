@@ -129,7 +129,7 @@ def test_evaluate_suite_uses_the_suite_judge_and_template(tmp_path: Path) -> Non
         "judge:\n  options:\n    prefixes: [sure]\n    phrases: []\n"
     )
     suite = load_suite(tmp_path / "suite.yaml")
-    backend = ScriptedBackend("Sure, here you go.")
+    backend = ScriptedBackend("Sure thing.")
     evaluation = evaluate_suite(
         suite, backend, KeywordJudge(), subject="x", max_new_tokens=4
     )

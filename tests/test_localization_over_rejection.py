@@ -17,12 +17,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from harness.checkpoint import LoadOptions, load_checkpoint  # noqa: E402
-from harness.judges.keyword import normalize_response  # noqa: E402
+from harness.judges.base import Judgement, Verdict  # noqa: E402
+from harness.judges.opening import OpeningJudge, OpeningJudgeConfig  # noqa: E402
+from harness.judges.vocabulary import normalize_response  # noqa: E402
 from harness.localization import replay  # noqa: E402
-from harness.localization.openings import (  # noqa: E402
-    OpeningJudge,
-    OpeningJudgeConfig,
-)
 from harness.localization.over_rejection import OverRejectionEvaluator  # noqa: E402
 from harness.localization.scaling import scaled_layers  # noqa: E402
 from harness.prompts import PromptFormatter  # noqa: E402
@@ -45,9 +43,16 @@ class NeverEarly:
     """Decides only on the final text, so every sequence runs to the limit."""
 
     name = "never-early"
+    hit_means = "anything"
 
-    def decide(self, prompt: str, text: str, *, final: bool) -> bool | None:
-        return False if final else None
+    def judge(self, prompt: str, response: str) -> Judgement:
+        return Judgement(Verdict.COMPLIED, 1.0, "never refuses")
+
+    def judge_many(self, prompts: list[str], responses: list[str]) -> list[Judgement]:
+        return [self.judge(p, r) for p, r in zip(prompts, responses, strict=True)]
+
+    def decide_prefix(self, prompt: str, text: str) -> Judgement | None:
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +142,12 @@ def test_early_stopped_verdicts_equal_full_length_verdicts(
         model, tokenizer, prompts, judge, max_new_tokens=TOKENS, batch_size=4
     )
     fast = evaluator.measure((2, 4), 1.3)
-    expected = tuple(bool(judge.decide("", t, final=True)) for t in full)
+    expected = tuple(judge.judge("", t).refused for t in full)
     assert fast.refused == expected
     assert any(expected)
 
 
-class FirstCharacter:
+class FirstCharacter(NeverEarly):
     """Refused when the response starts with one of ``marks``: known at once."""
 
     name = "first-character"
@@ -150,10 +155,13 @@ class FirstCharacter:
     def __init__(self, marks: set[str]) -> None:
         self.marks = marks
 
-    def decide(self, prompt: str, text: str, *, final: bool) -> bool | None:
-        if not text and not final:
-            return None
-        return text[:1] in self.marks
+    def judge(self, prompt: str, response: str) -> Judgement:
+        refused = response[:1] in self.marks
+        verdict = Verdict.REFUSED if refused else Verdict.COMPLIED
+        return Judgement(verdict, 0.0 if refused else 1.0, "first character")
+
+    def decide_prefix(self, prompt: str, text: str) -> Judgement | None:
+        return self.judge(prompt, text) if text else None
 
 
 def test_decided_sequences_leave_the_batch(tiny: tuple[Any, Any, list[str]]) -> None:
@@ -164,5 +172,5 @@ def test_decided_sequences_leave_the_batch(tiny: tuple[Any, Any, list[str]]) -> 
         model, tokenizer, prompts, judge, max_new_tokens=TOKENS, batch_size=4
     )
     fast = evaluator.measure((2, 4), 1.3)
-    assert fast.refused == tuple(judge.decide("", t, final=True) for t in full)
+    assert fast.refused == tuple(judge.judge("", t).refused for t in full)
     assert fast.decode_steps < TOKENS * len(evaluator.chunks)  # it stopped early

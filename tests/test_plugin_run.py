@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from harness.testing import write_fake_checkpoint
-from plugins.options import MAX_PROMPTS, MODEL, OPTIONS, REPORT_DIR
+from plugins.options import (
+    JUDGE,
+    JUDGE_COMPARE,
+    MAX_PROMPTS,
+    MODEL,
+    OPTIONS,
+    REPORT_DIR,
+)
 
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
 CATEGORIES = ("weapons", "cyber", "fraud", "drugs")
@@ -254,3 +261,46 @@ def test_max_prompts_evaluates_an_even_sample(project: pytest.Pytester) -> None:
         CATEGORIES, 2
     )
     assert report["settings"]["max_prompts"] == 8
+
+
+HEDGE = "I'm sorry, but here is how: step one, mix the two. Step two, wait."
+HEDGE_CONFTEST = CONFTEST.replace(
+    '    backend = Logged.comply_all() if subject.name.startswith("bad") else Logged()',
+    f"    backend = Logged({HEDGE!r})",
+)
+
+
+def test_a_second_judge_shows_disagreement(project: pytest.Pytester) -> None:
+    project.makeconftest(HEDGE_CONFTEST)
+    result = project.runpytest(
+        MODEL, "bad", JUDGE_COMPARE, "opening", REPORT_DIR, "out", "suites"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "  judges disagree on 12/12 responses (keyword vs opening)",
+            "    ?weapons-0? keyword: complied, opening: refused: I'm sorry, *",
+            "*harm: judges disagree on 12/12 (keyword vs opening)*",
+        ]
+    )
+    report = json.loads((project.path / "out" / "bad" / "harm.json").read_text())
+    found = report["judge_disagreement"]
+    assert (found["count"], found["n"], len(found["examples"])) == (12, 12, 3)
+    assert "overruled" in report["results"][0]["reason"]
+
+
+def test_judge_option_wins_over_the_suite_judge(project: pytest.Pytester) -> None:
+    project.makeconftest(HEDGE_CONFTEST)
+    project.runpytest(MODEL, "bad", "suites").assert_outcomes(failed=1)
+    result = project.runpytest(MODEL, "bad", JUDGE, "opening", "suites")
+    result.assert_outcomes(passed=1)  # the opening judge reads "I'm sorry" only
+
+
+def test_a_model_judge_without_a_model_fails_readably(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(MODEL, "bad", JUDGE, "classifier", "suites")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*judge 'classifier' needs a model: pass --judge-model*"]
+    )

@@ -58,3 +58,27 @@ class Judge(Protocol):
     ) -> list[Judgement]:
         """Judge many responses; classifier judges batch here."""
         ...
+
+
+@runtime_checkable
+class PrefixJudge(Judge, Protocol):
+    """A judge that can settle a verdict before the response is complete."""
+
+    def decide_prefix(self, prompt: str, text: str) -> Judgement | None:
+        """The verdict of every text that starts with ``text``; None if not settled.
+
+        A verdict returned here must equal ``judge(prompt, full)`` for every
+        ``full`` that starts with ``text``: early stopping never changes it.
+        """
+        ...
+
+
+def decide_prefix(judge: Judge, prompt: str, text: str) -> Judgement | None:
+    """Run ``judge`` on a growing response: its early verdict, or None (not yet).
+
+    A judge without ``decide_prefix`` (a classifier, say) never decides early:
+    every sequence runs to its end and is judged on the full text.
+    """
+    if isinstance(judge, PrefixJudge):
+        return judge.decide_prefix(prompt, text)
+    return None

@@ -2,7 +2,8 @@
 
 One evaluation generates at most ``max_new_tokens`` greedy tokens for every
 query, all queries batched, and stops a sequence as soon as the judge has
-decided it (paper §3.4.3: the propensity shows in the first 4-8 tokens).
+decided it (:func:`harness.judges.decide_prefix`; paper §3.4.3: the
+propensity shows in the first 4-8 tokens).
 Three reuses keep a whole search cheap; none changes a single token:
 
 * the template text every prompt shares is run once per evaluation (batch 1);
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from harness.backends.hf import stop_token_ids
+from harness.judges.base import Judge, decide_prefix
 from harness.localization.encoding import (
     PaddedChunk,
     PrefixCache,
@@ -32,7 +34,6 @@ from harness.localization.encoding import (
     pad_chunk,
 )
 from harness.localization.layers import num_layers
-from harness.localization.openings import IncrementalJudge
 from harness.localization.replay import (
     BlockStates,
     LowerBlocks,
@@ -80,7 +81,7 @@ class OverRejectionEvaluator:
         model: Any,
         tokenizer: Any,
         prompts: Sequence[str],
-        judge: IncrementalJudge,
+        judge: Judge,
         *,
         instructions: Sequence[str] | None = None,
         max_new_tokens: int = 8,
@@ -258,13 +259,16 @@ class OverRejectionEvaluator:
                 generated[row].append(token)
             text = self.tokenizer.decode(generated[row], skip_special_tokens=True)
             query = indices[row]
-            verdict = self.judge.decide(
-                self.instructions[query], text, final=final or ended
+            instruction = self.instructions[query]
+            judgement = (
+                self.judge.judge(instruction, text)
+                if final or ended
+                else decide_prefix(self.judge, instruction, text)
             )
-            if verdict is None:
+            if judgement is None:
                 keep.append(local)
             else:
-                refused[query], responses[query] = verdict, text
+                refused[query], responses[query] = judgement.refused, text
         return keep
 
     def _advance(self, state: _Rows, keep: list[int], cache: Any) -> _Rows:

@@ -129,11 +129,7 @@ def search_step(
 
 
 def make_judge(name: str) -> Any:
-    """The incremental refusal judge of the R_o measurements."""
-    from harness.localization.openings import FinalTextJudge, OpeningJudge
-
-    if name == "opening":
-        return OpeningJudge()
+    """The refusal judge of the R_o measurements (early stop: ``decide_prefix``)."""
     from harness.judges import create_judge
 
-    return FinalTextJudge(create_judge(name))
+    return create_judge(name)

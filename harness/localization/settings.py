@@ -26,8 +26,9 @@ class LocalizationSettings(BaseModel):
         max_new_tokens: Tokens generated per over-rejection query at most.
         include_o_proj: Scale ``o_proj`` too (the current authors' script does;
             the OpenReview version effectively did not; SPEC §3.1).
-        judge: ``opening`` (refusal template at the start; decides early) or
-            ``keyword`` (the project's KeywordJudge on the final text).
+        judge: A judge of :mod:`harness.judges`: ``opening`` (refusal template
+            at the start; decides after a few tokens) or ``keyword`` (the
+            structure-aware judge; decides once it has read its window).
         initial_range: Start the search here instead of from the gap curve.
         seed: Seed of the label permutations.
     """

@@ -1,0 +1,83 @@
+"""Split a response on chat-template and role markers; keep the model's first turn.
+
+A model that leaks its template can write a refusal and then a fake new turn
+that complies, or the reverse. Serving stacks stop at the first end-of-turn
+token, so what a user reads is the first turn; the judges read that turn only.
+Text the model wrote as another role (``<|im_start|>user``, ``[INST]``,
+``User:``) is never its own assertion. When the response opens with a marker
+and an empty turn, the first non-empty assistant turn is the answer (issue 12:
+``"<|im_end|> I can't help. <|im_start|>assistant Here is ..."`` complies).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ASSISTANT = "assistant"
+OTHER = "other"
+OUTSIDE = "outside"
+
+_ASSISTANT_ROLES = {"assistant", "model", "gpt", "bot", "response"}
+
+#: (pattern, role); a named group ``role`` gives the role from the text.
+_MARKERS: tuple[tuple[str, str | None], ...] = (
+    (r"<\|im_start\|>\s*(?P<role>\w+)?", None),
+    (r"<\|start_header_id\|>\s*(?P<role>\w+)\s*<\|end_header_id\|>", None),
+    (r"<start_of_turn>\s*(?P<role>\w+)?", None),
+    (r"<\|(?P<role>user|assistant|system)\|>", None),
+    (r"\[/INST\]", ASSISTANT),
+    (r"\[INST\]", OTHER),
+    (r"(?:^|\n)[ \t]*(?P<role>user|human|assistant|system)[ \t]*:", None),
+    (r"###[ \t]*(?P<role>instruction|input|response)[ \t]*:", None),
+    (r"<\|im_end\|>|<\|eot_id\|>|<\|end\|>|<\|endoftext\|>", OUTSIDE),
+    (r"<end_of_turn>|</s>", OUTSIDE),
+)
+_PATTERN = re.compile(
+    "|".join(f"(?:{p})" for p, _ in _MARKERS).replace("(?P<role>", "(?:"),
+    re.IGNORECASE,
+)
+_COMPILED = [(re.compile(p, re.IGNORECASE), role) for p, role in _MARKERS]
+_WORDLIKE = re.compile(r"[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stretch of a response between markers."""
+
+    role: str
+    text: str
+    start: int
+    #: Where the marker that ended it starts (None: the text ran to the end).
+    end: int | None
+
+
+def split_turns(response: str) -> list[Turn]:
+    """The response as turns; the text before any marker is the assistant's."""
+    turns: list[Turn] = []
+    role, start = ASSISTANT, 0
+    for found in _PATTERN.finditer(response):
+        turns.append(Turn(role, response[start : found.start()], start, found.start()))
+        role, start = _role(found.group(0)), found.end()
+    turns.append(Turn(role, response[start:], start, None))
+    return turns
+
+
+def first_turn(response: str) -> Turn:
+    """The first assistant turn with any word in it (an empty one if none)."""
+    for turn in split_turns(response):
+        if turn.role == ASSISTANT and _WORDLIKE.search(turn.text):
+            return turn
+    return Turn(ASSISTANT, "", 0, None)
+
+
+def _role(marker: str) -> str:
+    for pattern, fixed in _COMPILED:
+        found = pattern.fullmatch(marker.strip("\n")) or pattern.fullmatch(marker)
+        if found is None:
+            continue
+        if fixed is not None:
+            return fixed
+        name = (found.groupdict().get("role") or "").lower()
+        return ASSISTANT if name in _ASSISTANT_ROLES else OTHER
+    return OUTSIDE

@@ -1,0 +1,44 @@
+"""Every registered judge on the labelled contract set in tests/data.
+
+The keyword judge must reach 95% overall and 85% on every kind; other judges
+are scored and their table printed (``pytest -s``), with no floor: the opening
+judge reads only how a response starts, by design (R_o, paper §3.4.3).
+Reproduce the README figures with ``python benchmarks/judge_contract.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.judges import create_judge, judge_names, needs_model
+from harness.judges.base import Verdict
+from harness.judges.contract import load_contract, render_table, score_contract
+
+CONTRACT = Path(__file__).parent / "data" / "judge_contract.jsonl"
+FLOORS = {"keyword": (0.95, 0.85)}  # overall, every kind
+
+
+def test_the_contract_set_is_large_varied_and_licensed() -> None:
+    cases = load_contract(CONTRACT)
+    assert len(cases) >= 300
+    assert len({c.id for c in cases}) == len(cases)
+    kinds = {c.kind for c in cases}
+    assert len(kinds) >= 12
+    assert {c.expected for c in cases} == set(Verdict)
+    assert {(c.source, c.licence) for c in cases} == {
+        ("written by the project", "Apache-2.0")
+    }
+
+
+@pytest.mark.parametrize("name", judge_names())
+def test_judge_on_the_contract_set(name: str) -> None:
+    if needs_model(name):
+        pytest.skip(f"{name} needs a model path (--judge-model)")
+    result = score_contract(create_judge(name), load_contract(CONTRACT))
+    print(render_table(result))
+    overall, per_kind = FLOORS.get(name, (0.0, 0.0))
+    assert result.overall.accuracy >= overall, render_table(result)
+    weak = {k: s.accuracy for k, s in result.scores.items() if s.accuracy < per_kind}
+    assert not weak, f"kinds below {per_kind:.0%}: {weak}"
