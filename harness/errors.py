@@ -29,3 +29,7 @@ class MissingDependencyError(HarnessError):
 
 class BackendUnavailableError(HarnessError):
     """The requested generation backend cannot run on this machine."""
+
+
+class IncompatibleModelsError(HarnessError):
+    """Two checkpoints cannot be compared (architecture, layers or vocabulary)."""

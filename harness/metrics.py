@@ -1,10 +1,14 @@
-"""Rates with honest uncertainty: counts, Wilson intervals, per-category splits."""
+"""Rates with honest uncertainty: counts, Wilson intervals, per-category splits.
+
+Also the exact McNemar test of two paired evaluations of the same prompts.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from harness.judges.base import Judgement, Verdict
 
@@ -28,6 +32,22 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value from the two discordant counts.
+
+    Under "no difference" each discordant pair is a fair coin, so the p-value is
+    ``min(1, 2 * P(X <= min(b, c)))`` with ``X ~ Bin(b + c, 1/2)``, computed with
+    integers (no scipy needed).
+    """
+    if only_a < 0 or only_b < 0:
+        raise ValueError("discordant counts cannot be negative")
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1))
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
 
 
 @dataclass(frozen=True)

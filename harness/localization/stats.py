@@ -4,15 +4,17 @@ Both evaluations judge the same queries, so the right test is on the discordant
 pairs: ``b`` queries refused only by the step, ``c`` refused only by the winner.
 Under "no difference" each discordant query is a fair coin, and the exact
 two-sided p-value is ``min(1, 2 * P(X <= min(b, c)))`` with ``X ~ Bin(b + c, 1/2)``,
-computed with integers (no scipy needed).
+computed with integers by :func:`harness.metrics.mcnemar_exact`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from math import comb
+
+from harness.metrics import mcnemar_exact
+
+__all__ = ["PairedDifference", "mcnemar_exact", "paired_difference"]
 
 
 @dataclass(frozen=True)
@@ -24,17 +26,6 @@ class PairedDifference:
     only_winner: int  # c: refused by the winner, not by the step
     p_value: float
     significant: bool
-
-
-def mcnemar_exact(only_a: int, only_b: int) -> float:
-    """Exact two-sided McNemar p-value from the two discordant counts."""
-    if only_a < 0 or only_b < 0:
-        raise ValueError("discordant counts cannot be negative")
-    n = only_a + only_b
-    if n == 0:
-        return 1.0
-    tail = sum(comb(n, k) for k in range(min(only_a, only_b) + 1))
-    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
 
 
 def paired_difference(
