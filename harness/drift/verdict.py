@@ -148,7 +148,9 @@ def _weight_findings(
                 )
             )
         if band is not None:
-            found += _concentration(f"weight_{group}", values, band, t)
+            found += _concentration(
+                f"weight_{group}", f"{group} weight", values, band, t
+            )
     return found
 
 
@@ -172,7 +174,9 @@ def _representation_findings(
             )
         if band is not None:
             drift_values = [1.0 - c for c in cos[:analysed]]
-            found += _concentration(f"representation_{name}", drift_values, band, t)
+            found += _concentration(
+                f"representation_{name}", f"{name}-query state", drift_values, band, t
+            )
     return found
 
 
@@ -201,7 +205,11 @@ def _gap_findings(gap: GapComparison, t: DriftThresholds) -> list[DriftFinding]:
 
 
 def _concentration(
-    name: str, values: Sequence[float | None], band: tuple[int, int], t: DriftThresholds
+    name: str,
+    label: str,
+    values: Sequence[float | None],
+    band: tuple[int, int],
+    t: DriftThresholds,
 ) -> list[DriftFinding]:
     if not concentrates_in_band(values, band, t.concentration_factor):
         return []
@@ -211,7 +219,7 @@ def _concentration(
             kind=f"{name}_in_band",
             fails=t.fail_on_concentration,
             layers=list(range(first, last + 1)),
-            message=f"{name.replace('_', ' ')} drift concentrates in the safety band "
+            message=f"{label} drift concentrates in the safety band "
             f"[{first}, {last}]: its mean there is more than "
             f"{t.concentration_factor:g}x the mean outside",
         )
