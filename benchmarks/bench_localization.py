@@ -47,6 +47,7 @@ from harness.localization.search import (
 )
 from harness.localization.similarity import exact_curves
 from harness.prompts import PromptFormatter
+from harness.zoo import resolve_ref
 
 
 class ReferenceOracle:
@@ -113,7 +114,8 @@ def timed(function: Any, *args: Any) -> tuple[Any, float]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    model, tokenizer = load_checkpoint(args.model, LoadOptions(dtype=args.dtype))
+    path = resolve_ref(args.model)
+    model, tokenizer = load_checkpoint(path, LoadOptions(dtype=args.dtype))
     sets = load_query_sets()
     formatter = PromptFormatter(tokenizer)
     normal = formatter.prompts(sets["normal"].prompts)

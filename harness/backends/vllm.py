@@ -40,7 +40,11 @@ class VLLMBackend:
             from vllm import LLM
         except ImportError as e:
             raise MissingDependencyError("vllm", "vllm") from e
-        info = inspect_checkpoint(ref, allow_pickle=options.allow_pickle)
+        info = inspect_checkpoint(
+            ref,
+            allow_pickle=options.allow_pickle,
+            trust_remote_code=options.trust_remote_code,
+        )
         if info.kind == "lora":
             raise BackendUnavailableError(
                 f"{ref!r} is a LoRA adapter; merge it first or use --backend hf"

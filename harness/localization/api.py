@@ -45,6 +45,7 @@ def load_query_sets(
 def locate_safety_layers(
     model: str,
     *,
+    ref: str | None = None,
     settings: LocalizationSettings | None = None,
     load_options: LoadOptions | None = None,
     queries: Mapping[str, str | Path | None] | None = None,
@@ -52,10 +53,13 @@ def locate_safety_layers(
     use_cache: bool = True,
     out_dir: str | Path | None = None,
 ) -> SafetyLayerProfile:
-    """Localize the safety layers of a checkpoint (a path or ``zoo:NAME``).
+    """Localize the safety layers of a checkpoint directory.
 
     Args:
-        model: Checkpoint reference.
+        model: Checkpoint directory (resolve ``zoo:NAME`` first with
+            :func:`harness.zoo.resolve_ref`).
+        ref: What the user named the checkpoint (``zoo:smol-aligned``),
+            recorded in the profile; default ``model``.
         settings: Localization settings (paper defaults when omitted).
         load_options: Device and dtype (``auto``: bf16 where native, else fp32).
         queries: Files replacing the ``normal``/``malicious``/``over_rejection``
@@ -90,7 +94,7 @@ def locate_safety_layers(
             "fingerprint_s": fingerprint_s,
             "load_s": time.perf_counter() - loaded_at,
         }
-        info = model_info(loaded, model, fingerprint, options.device)
+        info = model_info(loaded, ref or model, fingerprint, options.device)
         profile = analyse_model(loaded, tokenizer, sets, settings, info, timings)
         cache.put(key, profile)
     if out_dir is not None:

@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 
-from harness.backends.hf import stop_token_ids
 from harness.localization.encoding import (
     PaddedChunk,
     PrefixCache,
@@ -41,6 +40,7 @@ from harness.localization.replay import (
 )
 from harness.localization.scaling import scaled_layers
 from harness.progress import Advance
+from harness.prompts import stop_token_ids
 
 LayerRange = tuple[int, int]
 

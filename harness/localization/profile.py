@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import ConfigError
+from harness.io import write_text_atomic
 
 SCHEMA_VERSION: Literal[1] = 1
 PROFILE_DIR_ENV = "SAFETY_HARNESS_PROFILE_DIR"
@@ -160,7 +160,7 @@ class SafetyLayerProfile(_Strict):
 
     def save(self, path: str | Path) -> Path:
         """Write the profile atomically to ``path``."""
-        return atomic_write(Path(path), self.to_json() + "\n")
+        return write_text_atomic(Path(path), self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> SafetyLayerProfile:
@@ -172,20 +172,6 @@ class SafetyLayerProfile(_Strict):
             raise ConfigError(f"{path}: cannot read the profile: {e}") from e
         except ValidationError as e:
             raise ConfigError(f"{path}: not a valid safety-layer profile: {e}") from e
-
-
-def atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def flags(refused: tuple[bool, ...] | None) -> str | None:
