@@ -30,10 +30,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 
 from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.layers import num_layers
 from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
 from harness.localization.cli import _pair
-from harness.localization.layers import num_layers
 from harness.localization.openings import OpeningJudge
 from harness.localization.over_rejection import OverRejectionEvaluator
 from harness.localization.pipeline import EvaluatorOracle

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from harness import __version__
 from harness.checkpoint import LoadOptions
+from harness.layers import LayerRange
 from harness.localization.data import QUERY_SETS, QuerySet, load_query_set
 from harness.localization.profile import (
     DataInfo,
@@ -30,8 +31,6 @@ from harness.localization.settings import LocalizationSettings
 
 if TYPE_CHECKING:
     from harness.localization.gap import BandResult
-
-LayerRange = tuple[int, int]
 
 
 def load_query_sets(
@@ -130,7 +129,7 @@ def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
 
 def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo:
     """Describe the loaded model for the profile."""
-    from harness.localization.layers import num_layers
+    from harness.layers import num_layers
 
     return ModelInfo(
         ref=ref,
@@ -208,13 +207,10 @@ def analyse_model(
 def _initial_range(
     band: BandResult, settings: LocalizationSettings, layers: int
 ) -> tuple[LayerRange | None, Literal["gap", "user"] | None]:
-    from harness.localization.layers import check_range
-
     if settings.initial_range is not None:
-        check_range(*settings.initial_range, layers)
-        return settings.initial_range, "user"
+        return LayerRange(*settings.initial_range).check(layers), "user"
     if band.found and band.first is not None and band.last is not None:
-        return (band.first, band.last), "gap"
+        return LayerRange(band.first, band.last), "gap"
     return None, None
 
 
@@ -250,7 +246,7 @@ def _conclusion(
     caveats = f" ({'; '.join(notes)})" if notes else ""
     return (
         "located",
-        search.located,
+        LayerRange(*search.located),
         f"safety layers [{first}, {last}] at alpha {search.alpha:g}{caveats}; "
         f"initial range {list(initial)} from {origin}",
     )

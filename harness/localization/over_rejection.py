@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from harness.layers import LayerRange, num_layers
 from harness.localization.encoding import (
     PaddedChunk,
     PrefixCache,
@@ -30,7 +31,6 @@ from harness.localization.encoding import (
     length_sorted_chunks,
     pad_chunk,
 )
-from harness.localization.layers import num_layers
 from harness.localization.openings import IncrementalJudge
 from harness.localization.replay import (
     BlockStates,
@@ -41,8 +41,6 @@ from harness.localization.replay import (
 from harness.localization.scaling import scaled_layers
 from harness.progress import Advance
 from harness.prompts import stop_token_ids
-
-LayerRange = tuple[int, int]
 
 
 @dataclass(frozen=True)

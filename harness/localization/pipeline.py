@@ -6,12 +6,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.layers import LayerRange
 from harness.localization.data import QuerySet
 from harness.localization.gap import BandResult, PermutationNull, find_band
 from harness.localization.over_rejection import OverRejectionEvaluator
 from harness.localization.profile import SearchRecord
 from harness.localization.records import search_record
-from harness.localization.search import LayerRange, RoPoint, locate_by_over_rejection
+from harness.localization.search import RoPoint, locate_by_over_rejection
 from harness.localization.settings import LocalizationSettings
 from harness.localization.similarity import SimilarityCurves
 from harness.progress import progress_bar
@@ -104,7 +105,7 @@ def search_step(
     timings: dict[str, float],
 ) -> SearchRecord:
     """The over-rejection search from ``initial``; returns its profile record."""
-    from harness.localization.layers import num_layers
+    from harness.layers import num_layers
 
     started = time.perf_counter()
     evaluator = OverRejectionEvaluator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.layers import LayerRange
 from harness.localization.gap import BandResult
 from harness.localization.profile import (
     AlphaRecord,
@@ -85,7 +86,7 @@ def sweep_record(
 def search_record(
     result: SearchResult,
     baseline_refused: tuple[bool, ...] | None,
-    refused: dict[tuple[tuple[int, int], float], tuple[bool, ...]],
+    refused: dict[tuple[LayerRange, float], tuple[bool, ...]],
 ) -> SearchRecord:
     """The search section; ``refused`` maps (range, alpha) to per-query flags."""
 
