@@ -6,6 +6,7 @@ import gc
 from collections.abc import Sequence
 from typing import Any
 
+from harness.backends.base import ClosingBackend
 from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.progress import Advance
 from harness.prompts import adds_special_tokens, stop_token_ids
@@ -17,7 +18,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[
     return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
 
 
-class HFBackend:
+class HFBackend(ClosingBackend):
     """Greedy generation with transformers, batched by prompt length."""
 
     name = "hf"

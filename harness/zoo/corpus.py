@@ -35,6 +35,8 @@ class DataPrompt:
     split: str = "train"
     group: str = ""
     category: str = ""
+    source: str = ""
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def _prompts(path: Path, category_field: str) -> list[DataPrompt]:
             split=str(r.get("split", "train")),
             group=str(r.get("group", r["id"])),
             category=str(r.get(category_field, "")),
+            source=str(r.get("source", "")),
+            licence=str(r.get("licence", "")),
         )
         for r in read_jsonl(path)
     ]
