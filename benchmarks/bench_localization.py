@@ -35,8 +35,7 @@ from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
 from harness.localization.cli import _pair
 from harness.localization.openings import OpeningJudge
-from harness.localization.over_rejection import OverRejectionEvaluator
-from harness.localization.pipeline import EvaluatorOracle
+from harness.localization.over_rejection import EvaluatorOracle, OverRejectionEvaluator
 from harness.localization.scaling import scaled_layers
 from harness.localization.search import (
     LayerRange,
