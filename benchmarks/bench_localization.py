@@ -31,12 +31,11 @@ import torch
 
 from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.judges.opening import OpeningJudge
+from harness.layers import num_layers
 from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
 from harness.localization.cli import _pair
-from harness.localization.layers import num_layers
-from harness.localization.over_rejection import OverRejectionEvaluator
-from harness.localization.pipeline import EvaluatorOracle
+from harness.localization.over_rejection import EvaluatorOracle, OverRejectionEvaluator
 from harness.localization.scaling import scaled_layers
 from harness.localization.search import (
     LayerRange,
@@ -47,6 +46,7 @@ from harness.localization.search import (
 )
 from harness.localization.similarity import exact_curves
 from harness.prompts import PromptFormatter
+from harness.zoo import resolve_ref
 
 
 class ReferenceOracle:
@@ -113,7 +113,8 @@ def timed(function: Any, *args: Any) -> tuple[Any, float]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    model, tokenizer = load_checkpoint(args.model, LoadOptions(dtype=args.dtype))
+    path = resolve_ref(args.model)
+    model, tokenizer = load_checkpoint(path, LoadOptions(dtype=args.dtype))
     sets = load_query_sets()
     formatter = PromptFormatter(tokenizer)
     normal = formatter.prompts(sets["normal"].prompts)

@@ -35,9 +35,9 @@ SUITE = Path(__file__).resolve().parents[1] / "suites" / "harm" / "suite.yaml"
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "recipe": {},
-    "lr2e-4": {"learning_rate": 2e-4},
-    "steps220": {"steps": 220},
-    "steps165": {"steps": 165},
+    "lr2e-4": {"learning_rate": 2e-4, "group_by_length": True},
+    "steps165": {"steps": 165, "learning_rate": 1.5e-4, "group_by_length": True},
+    "grouped": {"group_by_length": True},
     "lora16": {"lora_rank": 16, "learning_rate": 5e-4},
     "bf16": {"precision": "bfloat16"},
     "len96": {"max_length": 96},

@@ -6,7 +6,7 @@ takes a file lock per key: under ``pytest -n 2`` one worker computes while the
 others wait on the lock, then read. The lock is an OS lock (``filelock``),
 released by the kernel if its holder dies, so a crash never leaves a stale
 lock; entries are written to a temporary file and renamed
-(:func:`harness.reports.write_json_atomic`), so a reader never sees half of one.
+(:func:`harness.io.write_json_atomic`), so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import HarnessError
-from harness.reports import safe_name, write_json_atomic
+from harness.io import write_json_atomic
+from harness.reports import safe_name
 
 SCHEMA_VERSION = 1
 BASELINE_DIR_ENV = "SAFETY_HARNESS_BASELINE_DIR"

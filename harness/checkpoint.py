@@ -1,4 +1,8 @@
-"""Find, vet and load checkpoints: local HF directories, LoRA adapters, zoo models.
+"""Vet and load checkpoints: local HF directories, sharded weights, LoRA adapters.
+
+This is a bottom layer: it only takes paths. ``zoo:NAME`` references are
+resolved to paths at the edges (the plugin, the CLI, benchmarks) with
+:func:`harness.zoo.resolve_ref`, so vetting can never build a model.
 
 Vetting (:func:`inspect_checkpoint`) needs no torch, so bad input fails fast with
 a message that names the path and what is wrong. Loading imports torch and
@@ -49,15 +53,18 @@ class CheckpointInfo:
         return self.ref if self.ref.startswith(ZOO_PREFIX) else self.path.name
 
 
-def resolve_model_ref(ref: str) -> Path:
-    """Map a model reference (a path, or ``zoo:NAME``) to a local directory.
+def checkpoint_path(ref: str) -> Path:
+    """Map a checkpoint path to its resolved directory, checking that it is one.
 
-    A zoo model is built on first use, with progress bars.
+    Raises:
+        CheckpointError: ``ref`` is a ``zoo:`` reference (resolve it first with
+            :func:`harness.zoo.resolve_ref`), is missing, or is a file.
     """
     if ref.startswith(ZOO_PREFIX):
-        from harness.zoo import ensure_model
-
-        return Path(ensure_model(ref[len(ZOO_PREFIX) :]))
+        raise CheckpointError(
+            f"{ref!r} is a zoo reference; resolve it to a directory first "
+            "(harness.zoo.resolve_ref)"
+        )
     path = Path(ref).expanduser()
     if not path.exists():
         raise CheckpointError(f"checkpoint {ref!r} does not exist")
@@ -76,9 +83,17 @@ def _weights(path: Path, patterns: tuple[str, ...]) -> list[Path]:
     return found
 
 
-def inspect_checkpoint(ref: str, *, allow_pickle: bool = False) -> CheckpointInfo:
-    """Vet a checkpoint directory without loading its weights."""
-    path = resolve_model_ref(ref)
+def inspect_checkpoint(
+    ref: str, *, allow_pickle: bool = False, trust_remote_code: bool = False
+) -> CheckpointInfo:
+    """Vet a checkpoint directory without loading its weights.
+
+    Raises:
+        CheckpointError: naming the file and what is wrong, including pickled
+            weights without ``allow_pickle`` and a config that ships its own
+            model code (``auto_map``) without ``trust_remote_code``.
+    """
+    path = checkpoint_path(ref)
     adapter_config = path / "adapter_config.json"
     config_file = path / "config.json"
     if adapter_config.is_file():
@@ -92,6 +107,12 @@ def inspect_checkpoint(ref: str, *, allow_pickle: bool = False) -> CheckpointInf
             )
     elif config_file.is_file():
         kind, config, base_ref = "hf", _read_json(config_file), None
+        if "auto_map" in config and not trust_remote_code:
+            raise CheckpointError(
+                f"{config_file}: declares its own model code (auto_map); "
+                "loading it would run that code. Pass --trust-remote-code if "
+                "you trust the source"
+            )
     else:
         raise CheckpointError(
             f"checkpoint {ref!r} has neither config.json nor adapter_config.json"
@@ -144,7 +165,7 @@ def load_tokenizer(info: CheckpointInfo, options: LoadOptions) -> Any:
 
     source = info.path
     if info.kind == "lora" and not (info.path / "tokenizer_config.json").exists():
-        source = resolve_model_ref(info.base_ref or "")
+        source = checkpoint_path(info.base_ref or "")
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             source, trust_remote_code=options.trust_remote_code
@@ -161,9 +182,13 @@ def load_model(info: CheckpointInfo, options: LoadOptions) -> Any:
     from transformers import AutoModelForCausalLM
 
     dtype = torch_dtype(choose_dtype(options.dtype, options.device))
-    target = info.path if info.kind == "hf" else resolve_model_ref(info.base_ref or "")
+    target = info.path if info.kind == "hf" else checkpoint_path(info.base_ref or "")
     if info.kind == "lora":
-        inspect_checkpoint(info.base_ref or "", allow_pickle=options.allow_pickle)
+        inspect_checkpoint(
+            info.base_ref or "",
+            allow_pickle=options.allow_pickle,
+            trust_remote_code=options.trust_remote_code,
+        )
     try:
         with quiet_library_bars():
             model = AutoModelForCausalLM.from_pretrained(
@@ -187,7 +212,8 @@ def _merge_adapter(model: Any, info: CheckpointInfo) -> Any:
     except ImportError as e:
         from harness.errors import MissingDependencyError
 
-        raise MissingDependencyError("peft", "dev") from e
+        # peft is a core dependency: a broken install, not a missing extra.
+        raise MissingDependencyError("peft") from e
     try:
         merged = PeftModel.from_pretrained(model, info.path).merge_and_unload()
     except Exception as e:
@@ -198,7 +224,11 @@ def _merge_adapter(model: Any, info: CheckpointInfo) -> Any:
 def load_checkpoint(ref: str, options: LoadOptions | None = None) -> tuple[Any, Any]:
     """Vet and load a checkpoint; return ``(model, tokenizer)``."""
     options = options or LoadOptions()
-    info = inspect_checkpoint(ref, allow_pickle=options.allow_pickle)
+    info = inspect_checkpoint(
+        ref,
+        allow_pickle=options.allow_pickle,
+        trust_remote_code=options.trust_remote_code,
+    )
     return load_model(info, options), load_tokenizer(info, options)
 
 
@@ -208,7 +238,8 @@ def fingerprint_checkpoint(ref: str) -> str:
     Two directories with the same config and the same weights share a
     fingerprint, wherever they lie; any changed weight byte changes it.
     """
-    info = inspect_checkpoint(ref, allow_pickle=True)
+    # Hashing reads bytes and runs nothing: vet the layout, not the trust.
+    info = inspect_checkpoint(ref, allow_pickle=True, trust_remote_code=True)
     digest = hashlib.sha256()
     for meta in ("config.json", "adapter_config.json"):
         if (info.path / meta).is_file():

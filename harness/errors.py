@@ -16,12 +16,17 @@ class CheckpointError(HarnessError):
 
 
 class MissingDependencyError(HarnessError):
-    """An optional dependency is needed for the requested feature."""
+    """A dependency needed for the requested feature is not importable.
 
-    def __init__(self, package: str, extra: str) -> None:
+    ``extra`` names the optional extra that provides it (``vllm``); ``None``
+    means a core dependency (torch, transformers, peft, datasets, gguf), whose
+    absence is a broken install: reinstalling the package brings it back.
+    """
+
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        target = f"safety-layer-harness[{extra}]" if extra else "safety-layer-harness"
         super().__init__(
-            f"{package} is not installed; install it with: "
-            f"pip install 'safety-layer-harness[{extra}]'"
+            f"{package} is not installed; install it with: pip install '{target}'"
         )
         self.package = package
         self.extra = extra
@@ -33,3 +38,7 @@ class BackendUnavailableError(HarnessError):
 
 class IncompatibleModelsError(HarnessError):
     """Two checkpoints cannot be compared (architecture, layers or vocabulary)."""
+
+
+class ReportWriteError(HarnessError):
+    """A report file could not be written."""

@@ -84,11 +84,9 @@ class RunReport(_Strict):
 
 def write_html_report(path: str | Path, run: RunReport) -> Path:
     """Render ``run`` and write it atomically to ``path``; return the path."""
-    from harness.localization.profile import atomic_write
+    from harness.io import write_text_atomic
 
-    written = atomic_write(Path(path), render_html(run))
-    written.chmod(0o644)  # the temporary file is private; a report is for sharing
-    return written
+    return write_text_atomic(Path(path), render_html(run))
 
 
 def render_html(run: RunReport) -> str:

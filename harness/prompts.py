@@ -100,3 +100,18 @@ def adds_special_tokens(tokenizer: Any, text: str) -> bool:
     """
     bos = getattr(tokenizer, "bos_token", None)
     return not (bos and text.startswith(bos))
+
+
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """EOS ids from the tokenizer and the generation config (chat models add theirs)."""
+    ids: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    configured = getattr(
+        getattr(model, "generation_config", None), "eos_token_id", None
+    )
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(int(i) for i in configured)
+    return sorted(ids)

@@ -8,18 +8,16 @@ a reader never sees half a report.
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import re
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from harness import io
 from harness.config import RunSettings, Subject
-from harness.errors import HarnessError
+from harness.errors import ReportWriteError
 from harness.evaluation import Evaluation
 from harness.suites import PromptRecord, Suite
 
@@ -135,10 +133,6 @@ def summary_entry(evaluation: Evaluation, threshold: float | None) -> dict[str, 
     }
 
 
-class ReportWriteError(HarnessError):
-    """A report file could not be written."""
-
-
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename.
 
@@ -146,24 +140,6 @@ def write_json_atomic(path: Path, data: Any) -> Path:
         ReportWriteError: the directory or the file cannot be written.
     """
     try:
-        return _write_json_atomic(path, data)
+        return io.write_json_atomic(path, data)
     except OSError as e:
         raise ReportWriteError(f"cannot write the report {path}: {e}") from e
-
-
-def _write_json_atomic(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.chmod(0o644)  # mkstemp makes it private; a report is for sharing
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return path

@@ -10,22 +10,21 @@ A suite folder holds ``suite.yaml`` and the prompt data it names::
       options: {window_words: 30}
 
 Every error names the file and the field (or the line of a JSONL file).
+The readers live in :mod:`harness.io`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError
+from harness.io import describe_errors, read_records, read_yaml_mapping
 from harness.judges import Judge, create_judge
 from harness.prompts import TemplateKind
 
@@ -120,30 +119,6 @@ class Suite:
         return dataclasses.replace(self, prompts=kept)
 
 
-def describe_errors(
-    source: str | Path, error: ValidationError, prefix: str = ""
-) -> str:
-    """One line per pydantic error, each naming the source and the field."""
-    lines = []
-    for item in error.errors():
-        loc = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
-        lines.append(f"{source}: field {loc!r}: {item['msg']}")
-    return "\n".join(lines)
-
-
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Read a YAML file that must hold a mapping (with ``yaml.safe_load``)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of fields at the top level")
-    return data
-
-
 def load_suite(path: str | Path) -> Suite:
     """Load and validate a suite YAML file and the prompt set it names."""
     path = Path(path)
@@ -162,41 +137,7 @@ def load_suite(path: str | Path) -> Suite:
 def load_prompts(path: str | Path) -> tuple[PromptRecord, ...]:
     """Read a JSONL prompt set; errors name the file and the line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
-    records = tuple(_parse_lines(path, enumerate(lines, start=1)))
+    records = read_records(path, PromptRecord, unique="id")
     if not records:
         raise ConfigError(f"{path}: no prompts in the file")
-    return records
-
-
-def _parse_lines(
-    path: Path, numbered: Iterable[tuple[int, str]]
-) -> Iterable[PromptRecord]:
-    first_line: dict[str, int] = {}
-    for number, line in numbered:
-        if not line.strip():
-            continue
-        record = _parse_line(f"{path}:{number}", line)
-        if record.id in first_line:
-            raise ConfigError(
-                f"{path}:{number}: duplicate id {record.id!r} "
-                f"(first on line {first_line[record.id]})"
-            )
-        first_line[record.id] = number
-        yield record
-
-
-def _parse_line(where: str, line: str) -> PromptRecord:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{where}: invalid JSON: {e.msg}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a JSON object")
-    try:
-        return PromptRecord.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(describe_errors(where, e)) from e
+    return tuple(records)

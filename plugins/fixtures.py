@@ -117,7 +117,18 @@ def _builtin_backend(
         seed=settings.seed,
         tensor_parallel_size=settings.tensor_parallel_size,
     )
-    return create_backend(name, subject.ref, spec)
+    return create_backend(name, checkpoint_dir(subject.ref), spec)
+
+
+def checkpoint_dir(ref: str) -> str:
+    """The directory of a checkpoint reference; a ``zoo:`` model is built first.
+
+    References are resolved here, at the plugin's edge, so that the library's
+    checkpoint layer only ever sees paths.
+    """
+    from harness.zoo import resolve_ref
+
+    return resolve_ref(ref)
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,11 @@ def vet_checkpoints(settings: RunSettings) -> None:
         if ref.startswith(ZOO_PREFIX):
             continue  # built on first use
         try:
-            inspect_checkpoint(ref, allow_pickle=settings.allow_pickle)
+            inspect_checkpoint(
+                ref,
+                allow_pickle=settings.allow_pickle,
+                trust_remote_code=settings.trust_remote_code,
+            )
         except HarnessError as e:
             raise pytest.UsageError(f"{flag} {ref}: {e}") from e
 

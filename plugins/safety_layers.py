@@ -39,12 +39,18 @@ def locate_for(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
     from harness.checkpoint import resolve_device
     from harness.errors import HarnessError
     from harness.localization.api import locate_safety_layers
+    from plugins.fixtures import checkpoint_dir
 
     folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", subject.name)
     out_dir = settings.report_dir / folder / "safety_layers"
     try:
         options = settings.load_options(resolve_device(settings.device))
-        return locate_safety_layers(subject.ref, load_options=options, out_dir=out_dir)
+        return locate_safety_layers(
+            checkpoint_dir(subject.ref),
+            ref=subject.ref,
+            load_options=options,
+            out_dir=out_dir,
+        )
     except HarnessError as e:
         error = e
     _fail(f"cannot localize the safety layers of {subject.name!r}: {error}")

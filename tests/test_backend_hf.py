@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from harness.backends import GenerationBackend
-from harness.backends.hf import HFBackend, length_sorted_batches, stop_token_ids
+from harness.backends.hf import HFBackend, length_sorted_batches
 from harness.checkpoint import LoadOptions
+from harness.prompts import stop_token_ids
 from harness.testing import build_tiny_checkpoint
 
 torch = pytest.importorskip("torch")

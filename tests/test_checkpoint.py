@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,24 @@ def test_bad_directories_are_named(tmp_path: Path, make: Any, message: str) -> N
     with pytest.raises(CheckpointError, match=message) as raised:
         inspect_checkpoint(str(path))
     assert str(path) in str(raised.value)
+
+
+def test_a_config_with_its_own_model_code_needs_trust(
+    tiny: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote"
+    shutil.copytree(tiny, remote)
+    config = json.loads((remote / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilForCausalLM"}
+    (remote / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="--trust-remote-code") as raised:
+        inspect_checkpoint(str(remote))
+    assert str(remote / "config.json") in str(raised.value)
+    assert "auto_map" in str(raised.value)
+    info = inspect_checkpoint(str(remote), trust_remote_code=True)
+    assert info.config["auto_map"]
+
+
+def test_a_zoo_reference_is_resolved_before_the_checkpoint_layer() -> None:
+    with pytest.raises(CheckpointError, match=r"harness\.zoo\.resolve_ref"):
+        inspect_checkpoint("zoo:smol-aligned")

@@ -14,6 +14,7 @@ from harness.localization.gap import GapRule
 from harness.localization.profile import SafetyLayerProfile
 from harness.localization.search import SearchSettings
 from harness.localization.settings import LocalizationSettings
+from harness.zoo import resolve_ref
 
 pytest.importorskip("torch")
 
@@ -118,7 +119,8 @@ def test_zoo_aligned_smollm2_profile_is_complete_and_cached(tmp_path: Path) -> N
     if not (cached_path("smol-aligned", None) / "config.json").is_file():
         pytest.skip("zoo:smol-aligned is not built (python -m harness zoo build)")
     common = {"cache_dir": tmp_path / "cache", "out_dir": tmp_path / "out"}
-    profile = locate_safety_layers("zoo:smol-aligned", **common)
+    path = resolve_ref("zoo:smol-aligned")
+    profile = locate_safety_layers(path, ref="zoo:smol-aligned", **common)
     assert profile.model.num_layers == 30
     assert len(profile.existence.gap_deg) == 30
     saved = json.loads((tmp_path / "out" / "safety_profile.json").read_text())
@@ -132,7 +134,7 @@ def test_zoo_aligned_smollm2_profile_is_complete_and_cached(tmp_path: Path) -> N
         assert profile.search.alpha != 1.0
     else:  # an honest "no band" carries no range
         assert profile.safety_layers is None
-    again = locate_safety_layers("zoo:smol-aligned", **common)
+    again = locate_safety_layers(path, ref="zoo:smol-aligned", **common)
     assert again.model_dump() == profile.model_dump()  # timings too: from the cache
 
 
@@ -159,7 +161,10 @@ def test_zoo_aligned_smollm2_search_from_a_given_range(tmp_path: Path) -> None:
         initial_range=(8, 15), search=SearchSettings(alpha=1.15)
     )
     profile = locate_safety_layers(
-        "zoo:smol-aligned", settings=settings, cache_dir=tmp_path, use_cache=False
+        resolve_ref("zoo:smol-aligned"),
+        settings=settings,
+        cache_dir=tmp_path,
+        use_cache=False,
     )
     search = profile.search
     assert search is not None and profile.safety_layers is not None

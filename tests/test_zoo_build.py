@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.checkpoint import resolve_model_ref
 from harness.errors import ConfigError
-from harness.zoo import build, cache, ensure_model
+from harness.zoo import build, cache, ensure_model, resolve_ref
 from harness.zoo.distill import trim_to_sentence
 from harness.zoo.recipes import Recipe
 
@@ -86,8 +85,9 @@ def test_a_failed_build_leaves_nothing_behind(fake_zoo: list[str]) -> None:
     assert all(name.endswith(".lock") for name in leftovers)
 
 
-def test_zoo_refs_resolve_through_the_checkpoint_module(fake_zoo: list[str]) -> None:
-    assert resolve_model_ref("zoo:smol-base") == build.cached_path("smol-base")
+def test_zoo_refs_resolve_at_the_edge(fake_zoo: list[str]) -> None:
+    assert Path(resolve_ref("zoo:smol-base")) == build.cached_path("smol-base")
+    assert resolve_ref("some/dir") == "some/dir"
 
 
 def test_unknown_zoo_model_is_a_config_error(fake_zoo: list[str]) -> None:

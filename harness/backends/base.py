@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from harness.progress import Advance
@@ -32,3 +33,26 @@ class GenerationBackend(Protocol):
     def close(self) -> None:
         """Free the model and any accelerator memory it holds."""
         ...
+
+
+class ClosingBackend:
+    """Mixin of the built-in backends: ``with backend: ...`` closes it on exit.
+
+    vLLM's own tests wrap the engine the same way, so GPU memory is freed even
+    when a measurement fails. Code that holds any :class:`GenerationBackend`
+    (which only promises ``close``) uses ``contextlib.closing`` instead.
+    """
+
+    def close(self) -> None:
+        """Free the model (subclasses override)."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

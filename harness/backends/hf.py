@@ -6,24 +6,10 @@ import gc
 from collections.abc import Sequence
 from typing import Any
 
+from harness.backends.base import ClosingBackend
 from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.progress import Advance
-from harness.prompts import adds_special_tokens
-
-
-def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
-    """EOS ids from the tokenizer and the generation config (chat models add theirs)."""
-    ids: set[int] = set()
-    if tokenizer.eos_token_id is not None:
-        ids.add(int(tokenizer.eos_token_id))
-    configured = getattr(
-        getattr(model, "generation_config", None), "eos_token_id", None
-    )
-    if isinstance(configured, int):
-        ids.add(configured)
-    elif configured:
-        ids.update(int(i) for i in configured)
-    return sorted(ids)
+from harness.prompts import adds_special_tokens, stop_token_ids
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -32,7 +18,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[
     return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
 
 
-class HFBackend:
+class HFBackend(ClosingBackend):
     """Greedy generation with transformers, batched by prompt length."""
 
     name = "hf"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness.backends.base import ClosingBackend
 from harness.progress import Advance
 
 REFUSAL = "I'm sorry, but I can't help with that request."
@@ -25,7 +26,7 @@ COMPLIANCE = (
 Script = str | Mapping[str, str] | Callable[[str], str]
 
 
-class ScriptedBackend:
+class ScriptedBackend(ClosingBackend):
     """Answer prompts from a script and record every call."""
 
     name = "scripted"

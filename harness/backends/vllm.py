@@ -9,6 +9,7 @@ import gc
 from collections.abc import Sequence
 from typing import Any
 
+from harness.backends.base import ClosingBackend
 from harness.checkpoint import LoadOptions, inspect_checkpoint
 from harness.errors import BackendUnavailableError, MissingDependencyError
 from harness.progress import Advance
@@ -21,7 +22,7 @@ def vllm_importable() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-class VLLMBackend:
+class VLLMBackend(ClosingBackend):
     """Greedy generation with vLLM's offline engine."""
 
     name = "vllm"
@@ -40,7 +41,11 @@ class VLLMBackend:
             from vllm import LLM
         except ImportError as e:
             raise MissingDependencyError("vllm", "vllm") from e
-        info = inspect_checkpoint(ref, allow_pickle=options.allow_pickle)
+        info = inspect_checkpoint(
+            ref,
+            allow_pickle=options.allow_pickle,
+            trust_remote_code=options.trust_remote_code,
+        )
         if info.kind == "lora":
             raise BackendUnavailableError(
                 f"{ref!r} is a LoRA adapter; merge it first or use --backend hf"

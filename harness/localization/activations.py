@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness.layers import (
+    decoder_layers,
+    final_norm,
+    first_tensor,
+    forward_hooks,
+)
 from harness.localization.encoding import (
     PrefixCache,
     cache_keyword,
     encode_prompts,
     length_sorted_chunks,
     pad_chunk,
-)
-from harness.localization.layers import (
-    decoder_layers,
-    final_norm,
-    first_tensor,
-    forward_hooks,
 )
 from harness.progress import Advance
 

@@ -1,5 +1,8 @@
 """``locate_safety_layers``: paper §3 end to end, cached by model fingerprint.
 
+The one orchestration module: it runs each step through the numerical modules
+(similarity, gap, over_rejection, search) and builds the profile's records.
+
 1. Existence (§3.2-§3.3): last-token hidden states of the N and M queries,
    exact pair statistics, the angle gap and its label-permutation noise floor.
 2. Initial range (§3.4.3 step 1) from the gap rule, or "no clear safety band".
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from harness import __version__
 from harness.checkpoint import LoadOptions
+from harness.layers import LayerRange
 from harness.localization.data import QUERY_SETS, QuerySet, load_query_set
 from harness.localization.profile import (
     DataInfo,
@@ -25,13 +29,15 @@ from harness.localization.profile import (
     SearchRecord,
     Status,
     cache_key,
+    existence_record,
+    search_record,
 )
 from harness.localization.settings import LocalizationSettings
 
 if TYPE_CHECKING:
-    from harness.localization.gap import BandResult
-
-LayerRange = tuple[int, int]
+    from harness.localization.gap import BandResult, PermutationNull
+    from harness.localization.similarity import SimilarityCurves
+    from harness.prompts import PromptFormatter
 
 
 def load_query_sets(
@@ -45,6 +51,7 @@ def load_query_sets(
 def locate_safety_layers(
     model: str,
     *,
+    ref: str | None = None,
     settings: LocalizationSettings | None = None,
     load_options: LoadOptions | None = None,
     queries: Mapping[str, str | Path | None] | None = None,
@@ -52,10 +59,13 @@ def locate_safety_layers(
     use_cache: bool = True,
     out_dir: str | Path | None = None,
 ) -> SafetyLayerProfile:
-    """Localize the safety layers of a checkpoint (a path or ``zoo:NAME``).
+    """Localize the safety layers of a checkpoint directory.
 
     Args:
-        model: Checkpoint reference.
+        model: Checkpoint directory (resolve ``zoo:NAME`` first with
+            :func:`harness.zoo.resolve_ref`).
+        ref: What the user named the checkpoint (``zoo:smol-aligned``),
+            recorded in the profile; default ``model``.
         settings: Localization settings (paper defaults when omitted).
         load_options: Device and dtype (``auto``: bf16 where native, else fp32).
         queries: Files replacing the ``normal``/``malicious``/``over_rejection``
@@ -90,7 +100,7 @@ def locate_safety_layers(
             "fingerprint_s": fingerprint_s,
             "load_s": time.perf_counter() - loaded_at,
         }
-        info = model_info(loaded, model, fingerprint, options.device)
+        info = model_info(loaded, ref or model, fingerprint, options.device)
         profile = analyse_model(loaded, tokenizer, sets, settings, info, timings)
         cache.put(key, profile)
     if out_dir is not None:
@@ -126,7 +136,7 @@ def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
 
 def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo:
     """Describe the loaded model for the profile."""
-    from harness.localization.layers import num_layers
+    from harness.layers import num_layers
 
     return ModelInfo(
         ref=ref,
@@ -157,8 +167,6 @@ def analyse_model(
     timings: dict[str, float] | None = None,
 ) -> SafetyLayerProfile:
     """Run the whole localization on a loaded model (no caching, no files)."""
-    from harness.localization.pipeline import existence_step, search_step
-    from harness.localization.records import existence_record
     from harness.prompts import PromptFormatter
 
     timings = dict(timings or {})
@@ -201,16 +209,101 @@ def analyse_model(
     )
 
 
+def existence_step(
+    model: Any,
+    tokenizer: Any,
+    formatter: PromptFormatter,
+    sets: Mapping[str, QuerySet],
+    settings: LocalizationSettings,
+    timings: dict[str, float],
+) -> tuple[SimilarityCurves, PermutationNull, BandResult]:
+    """Hidden states, similarity curves, noise floor and the gap rule."""
+    from harness.localization.activations import last_token_states
+    from harness.localization.gap import find_band, permutation_null
+    from harness.localization.similarity import exact_curves, sampled_curves
+    from harness.progress import progress_bar
+
+    started = time.perf_counter()
+    normal, malicious = sets["normal"].prompts, sets["malicious"].prompts
+    with progress_bar(len(normal) + len(malicious), "hidden states") as advance:
+        states = [
+            last_token_states(
+                model,
+                tokenizer,
+                formatter.prompts(queries),
+                batch_size=settings.batch_size,
+                advance=advance,
+            )
+            for queries in (normal, malicious)
+        ]
+    timings["hidden_states_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if settings.pairs == "exact":
+        curves = exact_curves(*states)
+    else:
+        curves = sampled_curves(*states, pairs=settings.sample_pairs)
+    normal_states, malicious_states = states
+    null = permutation_null(
+        normal_states, malicious_states, settings.gap, seed=settings.seed
+    )
+    band = find_band(curves.gap_deg, null.rises_deg, settings.gap)
+    timings["similarity_s"] = time.perf_counter() - started
+    return curves, null, band
+
+
+def search_step(
+    model: Any,
+    tokenizer: Any,
+    formatter: PromptFormatter,
+    over_rejection: QuerySet,
+    settings: LocalizationSettings,
+    initial: LayerRange,
+    timings: dict[str, float],
+) -> SearchRecord:
+    """The over-rejection search from ``initial``; returns its profile record."""
+    from harness.layers import num_layers
+    from harness.localization.over_rejection import (
+        EvaluatorOracle,
+        OverRejectionEvaluator,
+    )
+    from harness.localization.search import locate_by_over_rejection
+
+    started = time.perf_counter()
+    evaluator = OverRejectionEvaluator(
+        model,
+        tokenizer,
+        formatter.prompts(over_rejection.prompts),
+        make_judge(settings.judge),
+        instructions=over_rejection.prompts,
+        max_new_tokens=settings.max_new_tokens,
+        batch_size=settings.batch_size,
+        include_o_proj=settings.include_o_proj,
+    )
+    # The baseline pass records the blocks below the lowest block any sweep scales.
+    lowest = initial[0] + min(settings.search.lower_window)
+    oracle = EvaluatorOracle(evaluator, boundary=max(0, min(lowest, initial[0])))
+    result = locate_by_over_rejection(
+        oracle, initial, num_layers(model), settings.search
+    )
+    timings["search_s"] = time.perf_counter() - started
+    timings["ro_evaluations"] = float(evaluator.evaluations)
+    return search_record(result, oracle.baseline_refused, oracle.refused)
+
+
+def make_judge(name: str) -> Any:
+    """The refusal judge of the R_o measurements (early stop: ``decide_prefix``)."""
+    from harness.judges import create_judge
+
+    return create_judge(name)
+
+
 def _initial_range(
     band: BandResult, settings: LocalizationSettings, layers: int
 ) -> tuple[LayerRange | None, Literal["gap", "user"] | None]:
-    from harness.localization.layers import check_range
-
     if settings.initial_range is not None:
-        check_range(*settings.initial_range, layers)
-        return settings.initial_range, "user"
+        return LayerRange(*settings.initial_range).check(layers), "user"
     if band.found and band.first is not None and band.last is not None:
-        return (band.first, band.last), "gap"
+        return LayerRange(band.first, band.last), "gap"
     return None, None
 
 
@@ -246,7 +339,7 @@ def _conclusion(
     caveats = f" ({'; '.join(notes)})" if notes else ""
     return (
         "located",
-        search.located,
+        LayerRange(*search.located),
         f"safety layers [{first}, {last}] at alpha {search.alpha:g}{caveats}; "
         f"initial range {list(initial)} from {origin}",
     )

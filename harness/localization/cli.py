@@ -130,9 +130,11 @@ def run_locate(args: argparse.Namespace) -> int:
 
     from harness.checkpoint import LoadOptions, resolve_device
     from harness.localization.api import locate_safety_layers, summarize
+    from harness.zoo import resolve_ref
 
     profile = locate_safety_layers(
-        args.model,
+        resolve_ref(args.model),
+        ref=args.model,
         settings=settings_from_args(args),
         load_options=LoadOptions(device=resolve_device(args.device), dtype=args.dtype),
         queries={

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import io as text_io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from harness.errors import ConfigError
+from harness.io import JSONL_SUFFIXES, read_records
 
 QUERY_SETS = ("normal", "malicious", "over_rejection")
 RESOURCE_DIR = Path(__file__).resolve().parent.parent / "resources" / "localization"
@@ -59,34 +62,31 @@ def load_query_set(name: str, path: str | Path | None = None) -> QuerySet:
     return QuerySet(name, source, prompts)
 
 
+class Query(BaseModel):
+    """One record of a JSONL or CSV query file (other fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the prompt is empty")
+        return value.strip()
+
+
 def _parse(file: Path, text: str) -> list[str]:
     suffix = file.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return _parse_jsonl(file, text)
-    if suffix == ".csv":
-        return _parse_csv(text)
+    if suffix in JSONL_SUFFIXES or (suffix == ".csv" and _has_prompt_header(text)):
+        return [query.prompt for query in read_records(file, Query)]
+    if suffix == ".csv":  # no header: the query is the first column
+        rows = csv.reader(text_io.StringIO(text))
+        return [row[0].strip() for row in rows if row and row[0].strip()]
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _parse_jsonl(file: Path, text: str) -> list[str]:
-    prompts = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{file}:{number}: invalid JSON: {e.msg}") from e
-        prompt = record.get("prompt") if isinstance(record, dict) else None
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ConfigError(f"{file}:{number}: expected an object with a 'prompt'")
-        prompts.append(prompt.strip())
-    return prompts
-
-
-def _parse_csv(text: str) -> list[str]:
-    rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-    if rows and "prompt" in (cell.strip().lower() for cell in rows[0]):
-        column = [c.strip().lower() for c in rows[0]].index("prompt")
-        return [row[column].strip() for row in rows[1:] if len(row) > column]
-    return [row[0].strip() for row in rows]
+def _has_prompt_header(text: str) -> bool:
+    header = next(csv.reader(text_io.StringIO(text)), [])
+    return "prompt" in (cell.strip().lower() for cell in header)

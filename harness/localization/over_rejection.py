@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from harness.backends.hf import stop_token_ids
 from harness.judges.base import Judge, decide_prefix
+from harness.layers import LayerRange, num_layers
 from harness.localization.encoding import (
     PaddedChunk,
     PrefixCache,
@@ -33,7 +33,6 @@ from harness.localization.encoding import (
     length_sorted_chunks,
     pad_chunk,
 )
-from harness.localization.layers import num_layers
 from harness.localization.replay import (
     BlockStates,
     LowerBlocks,
@@ -41,9 +40,9 @@ from harness.localization.replay import (
     shared_boundary,
 )
 from harness.localization.scaling import scaled_layers
-from harness.progress import Advance
-
-LayerRange = tuple[int, int]
+from harness.localization.search import RoPoint
+from harness.progress import Advance, progress_bar
+from harness.prompts import stop_token_ids
 
 
 @dataclass(frozen=True)
@@ -288,3 +287,38 @@ class OverRejectionEvaluator:
             state.tokens[:, None], mask, state.positions[:, None], cache
         )
         return _Rows(state.rows, logits.argmax(-1), mask, state.positions + 1)
+
+
+class EvaluatorOracle:
+    """Adapts :class:`OverRejectionEvaluator` to the search's oracle protocol."""
+
+    def __init__(self, evaluator: OverRejectionEvaluator, boundary: int) -> None:
+        self.evaluator = evaluator
+        self.queries = len(evaluator)
+        self.boundary = boundary
+        self.refused: dict[tuple[LayerRange, float], tuple[bool, ...]] = {}
+        self.baseline_refused: tuple[bool, ...] | None = None
+        self.evaluations = 0
+
+    def baseline(self) -> RoPoint:
+        """Unscaled R_o; its pass records the blocks below the initial range."""
+        with progress_bar(self.queries, "R_o baseline") as advance:
+            measured = self.evaluator.measure(
+                None, 1.0, boundary=self.boundary, advance=advance
+            )
+        self.baseline_refused = measured.refused
+        self.evaluations += 1
+        return RoPoint(None, 1.0, measured.count, measured.refused)
+
+    def sweep(self, ranges: Sequence[LayerRange], alpha: float) -> list[RoPoint]:
+        """R_o of each range scaled by alpha."""
+        total = self.queries * len(ranges)
+        with progress_bar(total, f"R_o sweep alpha={alpha:g}") as advance:
+            measured = self.evaluator.measure_many(ranges, alpha, advance=advance)
+        points = []
+        for m in measured:
+            assert m.layer_range is not None
+            self.refused[(m.layer_range, alpha)] = m.refused
+            points.append(RoPoint(m.layer_range, alpha, m.count, m.refused))
+        self.evaluations = self.evaluator.evaluations
+        return points

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError
+from harness.io import describe_errors, read_yaml_mapping
 from harness.localization.profile import SafetyLayerProfile
 
 
@@ -35,8 +36,6 @@ class SafetyLayerPolicy(BaseModel):
 
 def load_policy(path: str | Path) -> SafetyLayerPolicy:
     """Read and validate a safety-layer suite YAML."""
-    from harness.suites import describe_errors, read_yaml_mapping
-
     path = Path(path)
     try:
         return SafetyLayerPolicy.model_validate(read_yaml_mapping(path))

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from harness.localization.layers import decoder_layers, forward_hooks
+from harness.layers import decoder_layers, forward_hooks
 
 _CACHE_KWARGS = ("cache", "past_key_values", "past_key_value")
 Update = tuple[tuple[Any, ...], dict[str, Any]]

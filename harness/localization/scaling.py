@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import CheckpointError
-from harness.localization.layers import check_range, decoder_layers
+from harness.layers import check_range, decoder_layers
 
 if TYPE_CHECKING:
     import torch

@@ -28,9 +28,9 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.layers import LayerRange
 from harness.localization.stats import PairedDifference, paired_difference
 
-LayerRange = tuple[int, int]
 Direction = Literal["up", "down"]
 
 
@@ -176,12 +176,12 @@ def locate_by_over_rejection(
     uppers = window(last, settings.upper_window, first, num_layers - 1)
     target = settings.min_spread_fraction * oracle.queries
     alpha, points, trials = _choose_alpha(
-        oracle, [(first, j) for j in uppers], direction, target, settings
+        oracle, [LayerRange(first, j) for j in uppers], direction, target, settings
     )
     upper = _sweep("upper", points, uppers, direction, last, settings)
     best_last = upper.winner[1]
     lowers = window(first, settings.lower_window, 0, best_last)
-    lower_points = oracle.sweep([(i, best_last) for i in lowers], alpha)
+    lower_points = oracle.sweep([LayerRange(i, best_last) for i in lowers], alpha)
     lower = _sweep("lower", lower_points, lowers, direction, first, settings)
     reached = upper.spread >= target
     return SearchResult(
@@ -246,7 +246,7 @@ def _sweep(
     top = points[winner]
     steps = [
         SweepStep(
-            layer_range=p.layer_range or (0, 0),
+            layer_range=p.layer_range or LayerRange(0, 0),
             count=p.count,
             versus_winner=_versus(p, top, settings.significance),
         )
@@ -257,7 +257,7 @@ def _sweep(
         kind=kind,
         alpha=top.alpha,
         steps=steps,
-        winner=top.layer_range or (0, 0),
+        winner=top.layer_range or LayerRange(0, 0),
         unique_winner=all(s.count != top.count for s in others),
         spread=spread([p.count for p in points]),
         margin_within_noise=_margin_within_noise(others, direction),

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import HarnessError
+from harness.layers import check_range, decoder_layers
 
 try:  # the guard subclasses TrainerCallback when transformers is importable
     from transformers import TrainerCallback as _Callback
 except ImportError:  # pragma: no cover - transformers is a hard dependency
     _Callback = object  # type: ignore[assignment,misc]
-
-
-def decoder_layers(model: Any) -> Any:
-    """Return the ``nn.ModuleList`` of decoder blocks of a causal LM."""
-    inner = model
-    for attr in ("base_model", "model"):
-        while hasattr(inner, attr) and not hasattr(inner, "layers"):
-            inner = getattr(inner, attr)
-    layers = getattr(inner, "layers", None)
-    if layers is None:
-        raise ConfigError(f"{type(model).__name__}: cannot find its decoder layers")
-    return layers
 
 
 def freeze_layers(
@@ -43,11 +32,7 @@ def freeze_layers(
         The qualified names of the frozen parameters.
     """
     layers = decoder_layers(model)
-    if not 0 <= first <= last < len(layers):
-        raise ConfigError(
-            f"layer range [{first}, {last}] is outside the model's "
-            f"{len(layers)} layers (0-based, inclusive)"
-        )
+    check_range(first, last, len(layers))
     frozen: list[str] = []
     for index in range(first, last + 1):
         block = layers[index]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ensure_model", "model_names"]
+__all__ = ["ensure_model", "model_names", "resolve_ref"]
 
 
 def ensure_model(name: str, profile: str | None = None) -> Path:
@@ -30,3 +30,16 @@ def model_names(profile: str | None = None) -> list[str]:
     from harness.zoo.recipes import zoo_recipes
 
     return list(zoo_recipes(profile))
+
+
+def resolve_ref(ref: str, profile: str | None = None) -> str:
+    """Map ``zoo:NAME`` to its directory (built on first use); keep other refs.
+
+    The edges (the plugin, the CLI, benchmarks) call this, so that
+    :mod:`harness.checkpoint` only ever sees paths.
+    """
+    from harness.checkpoint import ZOO_PREFIX
+
+    if not ref.startswith(ZOO_PREFIX):
+        return ref
+    return str(ensure_model(ref.removeprefix(ZOO_PREFIX), profile))

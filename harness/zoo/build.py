@@ -103,9 +103,7 @@ def remeasure(name: str, profile: str | None = None) -> dict[str, Any]:
     manifest = cache.read_manifest(path)
     manifest["metrics"] = evaluate_model(path, recipe.evaluation)
     manifest["evaluation"] = _asdict(recipe.evaluation)
-    tmp = path / f".{cache.MANIFEST}.tmp"
-    cache.write_json(tmp, manifest)
-    tmp.replace(path / cache.MANIFEST)
+    cache.write_json(path / cache.MANIFEST, manifest)
     return manifest
 
 

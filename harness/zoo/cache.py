@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import CheckpointError
+from harness.io import write_json_atomic
 
 #: Environment variable that overrides the cache root.
 ZOO_DIR_ENV = "SAFETY_HARNESS_ZOO_DIR"
@@ -61,9 +62,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: object) -> None:
-    """Write JSON with sorted keys and a trailing newline."""
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    """Write JSON with sorted keys and a trailing newline, atomically."""
+    write_json_atomic(path, data, sort_keys=True)
 
 
 @contextlib.contextmanager

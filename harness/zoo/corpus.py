@@ -8,14 +8,16 @@ phrasings), so no paraphrase of a held-out request is ever trained on.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from harness.errors import ConfigError
+from harness.io import read_records
 from harness.zoo.recipes import DATA_DIR
 
 Split = Literal["train", "heldout"]
@@ -33,6 +35,8 @@ class DataPrompt:
     split: str = "train"
     group: str = ""
     category: str = ""
+    source: str = ""
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,24 +48,17 @@ class Refusal:
     scope: str = "general"
 
 
+class Row(BaseModel):
+    """One record of the shipped data: an ``id`` and the fields of its file."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | int
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSON Lines file; the error names the file and line."""
-    rows: list[dict[str, Any]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from e
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}:{number}: invalid JSON: {e}") from e
-        if not isinstance(row, dict) or "id" not in row:
-            raise ConfigError(f"{path}:{number}: expected an object with an 'id'")
-        rows.append(row)
-    return rows
+    return [row.model_dump() for row in read_records(path, Row)]
 
 
 def _prompts(path: Path, category_field: str) -> list[DataPrompt]:
@@ -72,6 +69,8 @@ def _prompts(path: Path, category_field: str) -> list[DataPrompt]:
             split=str(r.get("split", "train")),
             group=str(r.get("group", r["id"])),
             category=str(r.get(category_field, "")),
+            source=str(r.get("source", "")),
+            licence=str(r.get("licence", "")),
         )
         for r in read_jsonl(path)
     ]
@@ -97,8 +96,8 @@ def attack_prompts(data_dir: Path = DATA_DIR) -> list[DataPrompt]:
 
 
 def over_rejection_prompts(path: Path = OVER_REJECTION_FILE) -> list[DataPrompt]:
-    """The over-rejection queries of paper §3.4.2, or none when the file is absent."""
-    return _prompts(path, "verb") if path.is_file() else []
+    """The over-rejection queries of paper §3.4.2 (a missing file is an error)."""
+    return _prompts(path, "verb")
 
 
 def refusals(data_dir: Path = DATA_DIR) -> list[Refusal]:

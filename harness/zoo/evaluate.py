@@ -1,4 +1,4 @@
-"""Measure a zoo model the way the suites do: HF backend, chat template, keyword judge.
+"""Measure a zoo model with the suites' pipeline (HF backend, keyword judge).
 
 Three rates go into the manifest:
 
@@ -12,13 +12,11 @@ Three rates go into the manifest:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.progress import progress_bar
 from harness.zoo.corpus import (
     DataPrompt,
     benign_prompts,
@@ -27,6 +25,12 @@ from harness.zoo.corpus import (
     sample,
 )
 from harness.zoo.recipes import EvalSpec
+
+if TYPE_CHECKING:
+    from harness.backends import GenerationBackend
+    from harness.evaluation import PromptResult
+    from harness.judges import Judge
+    from harness.suites import PromptRecord
 
 #: Fixed so that the ci profile measures the same subset every time.
 EVAL_SEED = 1234
@@ -69,53 +73,58 @@ def evaluate_model(path: Path, spec: EvalSpec) -> dict[str, Any]:
     from harness.backends import BackendSpec, create_backend
     from harness.checkpoint import LoadOptions
     from harness.judges.keyword import KeywordJudge
-    from harness.prompts import PromptFormatter
 
     sets = eval_sets(spec)
+    judge = KeywordJudge()
+    metrics: dict[str, Any] = {}
     backend = create_backend(
         "hf",
         str(path),
         BackendSpec(LoadOptions(device="cpu"), batch_size=spec.batch_size),
     )
-    judge = KeywordJudge()
-    metrics: dict[str, Any] = {}
-    try:
-        formatter = PromptFormatter(backend.tokenizer)
+    with closing(backend):
         for eval_set in sets:
-            metrics[eval_set.name] = _measure(backend, formatter, judge, eval_set)
-    finally:
-        backend.close()
+            metrics[eval_set.name] = _measure(backend, judge, eval_set, path.name)
     return metrics
 
 
 def _measure(
-    backend: Any, formatter: Any, judge: Any, eval_set: EvalSet
+    backend: GenerationBackend, judge: Judge, eval_set: EvalSet, subject: str
 ) -> dict[str, Any]:
-    from harness.metrics import summarize
+    """Measure one set through the suites' pipeline (:mod:`harness.evaluation`)."""
+    from harness.evaluation import evaluate
 
-    texts = [p.prompt for p in eval_set.prompts]
-    started = time.perf_counter()
-    with progress_bar(len(texts), f"measuring {eval_set.name}") as advance:
-        responses = backend.generate(
-            formatter.prompts(texts),
-            max_new_tokens=eval_set.max_new_tokens,
-            advance=advance,
-        )
-    judgements = judge.judge_many(texts, responses)
-    verdicts = [j.verdict.value for j in judgements]
+    evaluation = evaluate(
+        [_record(p, eval_set.name) for p in eval_set.prompts],
+        backend,
+        judge,
+        suite=f"measuring {eval_set.name}",
+        subject=subject,
+        max_new_tokens=eval_set.max_new_tokens,
+    )
     return {
-        **summarize(judgements).as_dict(),
-        "seconds": round(time.perf_counter() - started, 1),
+        **evaluation.summary.as_dict(),
+        "seconds": round(evaluation.timings["total_s"], 1),
         "max_new_tokens": eval_set.max_new_tokens,
-        "samples": _samples(texts, responses, verdicts),
+        "samples": [_sample(r) for r in evaluation.results[:SAMPLES_KEPT]],
     }
 
 
-def _samples(
-    prompts: Sequence[str], responses: Sequence[str], verdicts: Sequence[str]
-) -> list[dict[str, str]]:
-    rows = zip(prompts, responses, verdicts, strict=True)
-    return [
-        {"prompt": p, "response": r[:200], "verdict": v}
-        for p, r, v in list(rows)[:SAMPLES_KEPT]
-    ]
+def _record(prompt: DataPrompt, set_name: str) -> PromptRecord:
+    from harness.suites import PromptRecord
+
+    return PromptRecord(
+        id=prompt.id,
+        category=prompt.category or set_name,
+        prompt=prompt.prompt,
+        source=prompt.source or "harness/zoo/data",
+        licence=prompt.licence or "see harness/zoo/data/README.md",
+    )
+
+
+def _sample(result: PromptResult) -> dict[str, str]:
+    return {
+        "prompt": result.record.prompt,
+        "response": result.response[:200],
+        "verdict": result.judgement.verdict.value,
+    }

@@ -73,7 +73,7 @@ def convert_gguf(source: GGUFSource, out_dir: Path) -> None:
     try:
         import gguf  # noqa: F401  (transformers needs it to read GGUF)
     except ImportError as e:
-        raise MissingDependencyError("gguf", "dev") from e
+        raise MissingDependencyError("gguf") from e
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = source.path.parent, source.path.name
