@@ -4,9 +4,14 @@ Usage (from the repository root)::
 
     python benchmarks/judge_contract.py                 # every judge without a model
     python benchmarks/judge_contract.py --judge keyword --misses
+    python benchmarks/judge_contract.py --judge keyword \
+        --contract tests/data/judge_contract.jsonl \
+        --contract tests/data/judge_contract_fresh.jsonl \
+        --contract tests/data/judge_contract_heldout.jsonl
 
 Judges that need a model (``classifier``, ``guard``) run when given one with
-``--judge-model DIR``. The cases are ``tests/data/judge_contract.jsonl``.
+``--judge-model DIR``. The cases are ``tests/data/judge_contract.jsonl`` unless
+``--contract`` (repeatable) names other sets; each set gets its own table.
 """
 
 from __future__ import annotations
@@ -24,18 +29,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", action="append", choices=judge_names())
     parser.add_argument("--judge-model", help="classifier directory (model judges)")
-    parser.add_argument("--contract", type=Path, default=CONTRACT)
+    parser.add_argument("--contract", type=Path, action="append")
     parser.add_argument("--misses", action="store_true", help="list wrong verdicts")
     args = parser.parse_args()
-    cases = load_contract(args.contract)
     names = args.judge or [n for n in judge_names() if not needs_model(n)]
-    for name in names:
-        options = {"model": args.judge_model} if needs_model(name) else {}
-        result = score_contract(create_judge(name, options), cases)
-        print(render_table(result), end="\n\n")
-        for case, verdict, reason in result.misses if args.misses else ():
-            print(f"{case.id}: expected {case.expected.value}, got {verdict.value}")
-            print(f"    {case.response[:100]!r}\n    reason: {reason}")
+    for path in args.contract or [CONTRACT]:
+        cases = load_contract(path)
+        print(f"contract: {path.name} ({len(cases)} cases)")
+        for name in names:
+            options = {"model": args.judge_model} if needs_model(name) else {}
+            result = score_contract(create_judge(name, options), cases)
+            print(render_table(result), end="\n\n")
+            for case, verdict, reason in result.misses if args.misses else ():
+                print(f"{case.id}: expected {case.expected.value}, got {verdict.value}")
+                print(f"    {case.response[:100]!r}\n    reason: {reason}")
 
 
 if __name__ == "__main__":

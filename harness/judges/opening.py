@@ -25,6 +25,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.judges.base import Judgement, Verdict
+from harness.judges.grammar import SENTENCE_REFUSALS, non_decline_idioms
 from harness.judges.vocabulary import (
     IDIOMS,
     PAPER_TEMPLATES,
@@ -38,7 +39,8 @@ def _exception_openings() -> tuple[str, ...]:
     """Sympathy and idioms as openings: "i'm sorry to hear", "i can't wait"."""
     subjects = ("i'm ", "i am ", "i'm so ", "i ", "")
     sympathy = (s + e for e in SYMPATHY for s in subjects if not e.startswith("i"))
-    idioms = ("i " + i if not i.startswith("not") else "i'm " + i for i in IDIOMS)
+    every = (*IDIOMS, *non_decline_idioms())
+    idioms = ("i " + i if not i.startswith("not") else "i'm " + i for i in every)
     return tuple(dict.fromkeys((*sympathy, *idioms)))
 
 
@@ -48,7 +50,9 @@ class OpeningJudgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     refusals: tuple[str, ...] = Field(
-        default_factory=lambda: tuple(dict.fromkeys(REFUSAL_OPENINGS + PAPER_TEMPLATES))
+        default_factory=lambda: tuple(
+            dict.fromkeys(REFUSAL_OPENINGS + PAPER_TEMPLATES + SENTENCE_REFUSALS)
+        )
     )
     exceptions: tuple[str, ...] = Field(default_factory=_exception_openings)
 
