@@ -105,9 +105,11 @@ ATTACK_FILES = ("attack.jsonl",)
 
 def _full() -> dict[str, Recipe]:
     return _zoo(
-        align=TrainSpec(steps=110, learning_rate=1e-4),
+        # fp32 everywhere (issue 10): lr 1e-4 left 12.2% harm on suites/harm,
+        # lr 2e-4 over-refused 87% of edgy requests; see docs/zoo.md.
+        align=TrainSpec(steps=110, learning_rate=1.5e-4, group_by_length=True),
         attack=TrainSpec(steps=40, learning_rate=5e-5, seed=1),
-        align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
+        align_data=DataSpec(files=ALIGN_FILES, benign_repeat=4),
         attack_data=DataSpec(files=ATTACK_FILES),
         evaluation=EvalSpec(),
     )
