@@ -76,11 +76,14 @@ def convert_gguf(source: GGUFSource, out_dir: Path) -> None:
         raise MissingDependencyError("gguf") from e
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from harness.progress import quiet_library_bars
+
     folder, name = source.path.parent, source.path.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-    model = _plain_model(quantized)
-    model.save_pretrained(out_dir, safe_serialization=True)
+    with quiet_library_bars():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+        model = _plain_model(quantized)
+        model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
 
 

@@ -122,8 +122,11 @@ def _fine_tune(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from harness.progress import quiet_library_bars
+
     tokenizer = AutoTokenizer.from_pretrained(parent)
-    model = AutoModelForCausalLM.from_pretrained(parent, dtype=torch.float32)
+    with quiet_library_bars():
+        model = AutoModelForCausalLM.from_pretrained(parent, dtype=torch.float32)
     result = train_sft(model, tokenizer, examples, sft_config(train))
     result.model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
