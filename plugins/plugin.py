@@ -2,8 +2,9 @@
 
 It declares the options and hooks, resolves the run settings once, vets the
 checkpoints named on the command line, and registers the fixture modules. It
-imports nothing heavy: torch, transformers and vllm load inside fixtures, and
-pydantic only once a run (not ``--help``) starts.
+imports nothing heavy: torch, transformers and vllm load inside fixtures. The
+options read their defaults, choices and help from ``harness.config.RunSettings``
+(pydantic, tens of milliseconds), so ``--help`` and the README cannot drift.
 """
 
 from __future__ import annotations
