@@ -24,7 +24,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     # Not an addopts "-m 'not slow'": a -m on the command line would replace it,
     # and `pytest -m "not e2e"` would then run the slow tests.
     if config.getoption(RUN_SLOW) or "slow" in (config.option.markexpr or ""):

@@ -3,8 +3,8 @@
 A report holds every prompt, model input, response and verdict, the run
 settings, the library versions, the environment (the library's variables, the
 resolved checkpoint directory and its fingerprint) and the timings, so any
-figure in it can be checked and reproduced. Files are written to a temporary name and renamed, so
-a reader never sees half a report.
+figure in it can be checked and reproduced. Files are written to a temporary
+name and renamed, so a reader never sees half a report.
 """
 
 from __future__ import annotations

@@ -249,6 +249,11 @@ def test_choices_and_help_come_from_run_settings() -> None:
     backend = options.option_for(BACKEND)
     assert backend.choices == ("auto", "hf", "vllm")
     assert backend.help.startswith(field.description or "?")
-    assert options.option_for(DTYPE).choices == ("auto", "float32", "bfloat16", "float16")
+    assert options.option_for(DTYPE).choices == (
+        "auto",
+        "float32",
+        "bfloat16",
+        "float16",
+    )
     for option in OPTIONS:
         assert option.meaning == RunSettings.model_fields[option.field].description
