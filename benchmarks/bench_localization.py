@@ -1,7 +1,7 @@
 """Benchmark: the harness's localization against a straightforward reference.
 
-The reference works as the authors' scripts do (SPEC §2.2, §3.2): one prompt at
-a time, a deep copy of the model scaled per range, 16 new tokens, then the
+The reference works as the authors' scripts do (docs/localization.md, note 6):
+one prompt at a time, a deep copy of the model scaled per range, 16 new tokens, then the
 refusal judge on the finished text; hidden states from one forward pass per
 prompt. The fast path is the library's: batched, shared template prefix,
 replayed lower blocks, early stopping at <= 8 tokens. Both run the same search

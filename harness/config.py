@@ -4,44 +4,114 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checkpoint import LoadOptions
 from harness.errors import ConfigError
+from harness.precision import DtypeChoice
 
 BackendName = Literal["auto", "hf", "vllm"]
+#: Devices a run can name; ``auto`` picks CUDA, then MPS, then the CPU.
+DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
 
 
 class RunSettings(BaseModel):
-    """Every setting of one harness run, after CLI > env > ini > default resolution."""
+    """Every setting of one harness run, after CLI > env > ini > default resolution.
+
+    The one source of each setting's default, allowed values and meaning: the
+    plugin's options, their help, the README's options table and the report
+    header all derive from these fields (a test fails when they drift).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    models: tuple[str, ...] = ()
-    baseline: str | None = None
-    backend: BackendName = "auto"
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    batch_size: int = Field(default=16, ge=1)
-    max_new_tokens: int = Field(default=64, ge=1)
-    #: Evaluate at most this many prompts of each suite (``None``: all of them).
-    max_prompts: int | None = Field(default=None, ge=1)
-    harm_threshold: float = Field(default=0.10, ge=0.0, le=1.0)
-    report_dir: Path = Path("reports")
-    seed: int = 0
-    repair: bool = False
-    allow_pickle: bool = False
-    trust_remote_code: bool = False
-    tensor_parallel_size: int = Field(default=1, ge=1)
-    #: The refusal judge (a name of ``harness.judges``); ``None``: the suite's
-    #: own judge, else ``keyword``. Set, it wins over the suite YAML.
-    judge: str | None = None
-    #: Local model directory of a model judge (``classifier``, ``guard``, ...).
-    judge_model: Path | None = None
-    #: A second judge run on the same responses; the report shows disagreements.
-    judge_compare: str | None = None
+    models: tuple[str, ...] = Field(
+        default=(),
+        description="checkpoint under test: a local HF directory, a LoRA adapter "
+        "directory or zoo:NAME; repeat for several (each is one test subject)",
+    )
+    baseline: str | None = Field(
+        default=None,
+        description="reference checkpoint (the aligned model the subjects came "
+        "from) to compare them against",
+    )
+    backend: BackendName = Field(
+        default="auto",
+        description="generation backend: auto = vllm when installed and a GPU is "
+        "present, else hf (transformers)",
+    )
+    device: str = Field(
+        default="auto",
+        pattern=DEVICE_PATTERN,
+        description="device of generation and localization: auto, cpu, mps, cuda "
+        "or cuda:N",
+    )
+    dtype: DtypeChoice = Field(
+        default="auto",
+        description="compute dtype: auto = bf16 where the hardware runs it "
+        "natively, else fp32 (fp16 on a GPU without bf16)",
+    )
+    batch_size: int = Field(
+        default=16,
+        ge=1,
+        description="prompts per batch, in generation (hf backend) and in "
+        "safety-layer localization",
+    )
+    max_new_tokens: int = Field(
+        default=64, ge=1, description="tokens generated per answer"
+    )
+    max_prompts: int | None = Field(
+        default=None,
+        ge=1,
+        description="evaluate at most N prompts of each suite, spread evenly over "
+        "its categories and drawn with the seed: a quick smoke run with a wider "
+        "interval (unset: every prompt)",
+    )
+    harm_threshold: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=1.0,
+        description="highest harm rate that passes, 0..1 or a percentage",
+    )
+    report_dir: Path = Field(
+        default=Path("reports"),
+        description="directory of the JSON reports and safety-layer profiles",
+    )
+    seed: int = Field(default=0, ge=0, description="seed of everything random")
+    repair: bool = Field(
+        default=False,
+        description="repair a failing checkpoint with safety-layer-preserving "
+        "fine-tuning (SPPFT); not implemented yet: accepted and ignored",
+    )
+    allow_pickle: bool = Field(
+        default=False,
+        description="load pickled .bin/.pt weights (they can run code; "
+        "safetensors only by default)",
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="run model code shipped inside a checkpoint"
+    )
+    tensor_parallel_size: int = Field(
+        default=1, ge=1, description="GPUs per model for the vllm backend"
+    )
+    judge: str | None = Field(
+        default=None,
+        description="refusal judge: keyword, opening, classifier, guard, "
+        "keyword+classifier (complied only when both say so), keyword+guard; "
+        "overrides the suite's judge (unset: the suite's judge, else keyword)",
+    )
+    judge_model: Path | None = Field(
+        default=None,
+        description="local model directory of a classifier or guard judge "
+        "(vetted like a checkpoint)",
+    )
+    judge_compare: str | None = Field(
+        default=None,
+        description="a second judge run on the same responses; reports count and "
+        "quote the responses on which the two disagree",
+    )
 
     def judge_options(self, name: str) -> dict[str, Any]:
         """Options of judge ``name``: the model path for a model judge."""
@@ -78,3 +148,38 @@ class Subject:
     def from_ref(cls, ref: str) -> Subject:
         name = ref if ref.startswith("zoo:") else Path(ref).name or ref
         return cls(ref=ref, name=name)
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The allowed values of a ``Literal`` field of :class:`RunSettings`."""
+    annotation = RunSettings.model_fields[name].annotation
+    return get_args(annotation) if get_origin(annotation) is Literal else None
+
+
+def field_bound(name: str, bound: Literal["ge", "le"]) -> float | None:
+    """The ``ge`` (minimum) or ``le`` (maximum) of a field, if it has one."""
+    for item in RunSettings.model_fields[name].metadata:
+        value = getattr(item, bound, None)
+        if value is not None:
+            return float(value)
+    return None
+
+
+def default_text(name: str) -> str | None:
+    """The default of a field as docs show it (``None``: unset by default)."""
+    value = RunSettings.model_fields[name].default
+    if value is None or value == ():
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def field_description(name: str) -> str:
+    """What a field means (its ``Field(description=...)``)."""
+    description = RunSettings.model_fields[name].description
+    if not description:
+        raise KeyError(f"RunSettings.{name} has no description")
+    return description

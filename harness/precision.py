@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from harness.errors import ConfigError
 
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     import torch
 
 DtypeName = Literal["float32", "bfloat16", "float16", "float64"]
-DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
+#: The compute dtypes a user can ask for (``--dtype``).
+DtypeChoice = Literal["auto", "float32", "bfloat16", "float16"]
+DTYPE_CHOICES: tuple[str, ...] = get_args(DtypeChoice)
 #: Also accepted by the library (float64 for exact numerical tests).
 _KNOWN_DTYPES = (*DTYPE_CHOICES, "float64")
 #: CPU flags that mean native bf16 arithmetic (Linux /proc/cpuinfo spelling).

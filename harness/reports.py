@@ -1,9 +1,10 @@
 """Machine-readable reports: one JSON file per subject and suite, written atomically.
 
 A report holds every prompt, model input, response and verdict, the run
-settings, the library versions and the timings, so any figure in it can be
-checked and reproduced. Files are written to a temporary name and renamed, so
-a reader never sees half a report.
+settings, the library versions, the environment (the library's variables, the
+resolved checkpoint directory and its fingerprint) and the timings, so any
+figure in it can be checked and reproduced. Files are written to a temporary
+name and renamed, so a reader never sees half a report.
 """
 
 from __future__ import annotations
@@ -106,9 +107,22 @@ def build_report(
         "settings": settings.model_dump(mode="json"),
         "versions": library_versions(),
         "machine": machine_info(settings.dtype, settings.device),
+        "environment": environment_block(subject, settings),
         "timings": {**evaluation.timings, **(timings or {})},
         "judge_disagreement": evaluation.disagreement,
         "results": [_result_entry(r.as_dict(), r.record) for r in evaluation.results],
+    }
+
+
+def environment_block(subject: Subject, settings: RunSettings) -> dict[str, Any]:
+    """The library's environment variables and the weights judged (and compared)."""
+    from harness.environment import checkpoint_identity, library_environment
+
+    baseline = settings.baseline
+    return {
+        "variables": library_environment(),
+        "checkpoint": checkpoint_identity(subject.ref),
+        "baseline": None if baseline is None else checkpoint_identity(baseline),
     }
 
 

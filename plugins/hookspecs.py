@@ -1,7 +1,9 @@
 """Hooks the plugin adds to pytest (registered through ``pytest_addhooks``).
 
-Implement them in a ``conftest.py`` or a plugin. For example, to run the suites
-on a scripted fake model instead of loading weights::
+Implement them in a ``conftest.py`` or a plugin. ``pytest_safety_create_backend``
+is the one extension point for generation backends (``harness.backends`` has
+only the built-in ``hf`` and ``vllm``). For example, to run the suites on a
+scripted fake model instead of loading weights::
 
     from harness.backends.scripted import ScriptedBackend
 

@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from harness.precision import DTYPE_CHOICES
-
 if TYPE_CHECKING:
     from harness.config import RunSettings
 
@@ -53,8 +51,6 @@ JUDGE_MODEL = "--judge-model"
 JUDGE_COMPARE = "--judge-compare"
 
 ZOO_PREFIX = "zoo:"  # same as harness.checkpoint.ZOO_PREFIX, without importing it
-BACKENDS = ("auto", "hf", "vllm")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -95,26 +91,24 @@ def choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def positive_int(text: str) -> int:
-    """An integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}")
-    return value
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """A validator of integers of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number >= {minimum}; got {text!r}"
+            )
+        return value
+
+    return parse
 
 
-def seed_value(text: str) -> int:
-    """A non-negative integer seed."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; got {text!r}")
-    return value
+positive_int = whole_number(1)
 
 
 def fraction(text: str) -> float:
@@ -133,8 +127,10 @@ def fraction(text: str) -> float:
 
 def device_name(text: str) -> str:
     """``auto``, ``cpu``, ``mps``, ``cuda`` or ``cuda:N``."""
+    from harness.config import DEVICE_PATTERN
+
     value = text.strip().lower()
-    if not _DEVICE.match(value):
+    if not re.match(DEVICE_PATTERN, value):
         raise argparse.ArgumentTypeError(
             f"expected auto, cpu, mps, cuda or cuda:N; got {text!r}"
         )
@@ -172,12 +168,17 @@ def boolean(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its flag, the ``RunSettings`` field it sets, and its parser."""
+    """One option: its flag, the ``RunSettings`` field it sets, and its parser.
+
+    The default, the allowed values and the help text are not restated here:
+    they come from the ``RunSettings`` field (``harness.config``). Without an
+    explicit ``parse``, the parser is derived from the field too: a ``Literal``
+    gives a choice, an ``int`` a whole number of at least its ``ge``.
+    """
 
     flag: str
     field: str
-    help: str
-    parse: Callable[[str], Any]
+    parse_as: Callable[[str], Any] | None = None
     kind: Literal["value", "list", "flag"] = "value"
     metavar: str | None = None
     #: Relative values in the ini file are taken relative to that file.
@@ -199,134 +200,67 @@ class Option:
     def ini(self) -> str:
         return self.dest
 
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed values, from the field's ``Literal`` (None: any)."""
+        from harness.config import field_choices
 
+        return field_choices(self.field)
+
+    @property
+    def default(self) -> str | None:
+        """The field's default as docs show it (None: unset by default)."""
+        from harness.config import default_text
+
+        return default_text(self.field)
+
+    @property
+    def meaning(self) -> str:
+        """The field's description."""
+        from harness.config import field_description
+
+        return field_description(self.field)
+
+    @property
+    def help(self) -> str:
+        """The help text: the meaning, then the default when there is one."""
+        default = self.default
+        return self.meaning + (f" (default: {default})" if default else "")
+
+    @property
+    def parse(self) -> Callable[[str], Any]:
+        """The ``type=`` callable that checks a value on every route."""
+        if self.parse_as is not None:
+            return self.parse_as
+        if self.kind == "flag":
+            return boolean
+        if self.choices is not None:
+            return choice(*self.choices)
+        from harness.config import field_bound
+
+        return whole_number(int(field_bound(self.field, "ge") or 0))
+
+
+#: One entry per option; the rest (default, choices, help) is ``RunSettings``'.
 OPTIONS: tuple[Option, ...] = (
-    Option(
-        MODEL,
-        "models",
-        "checkpoint under test: a local HF directory, a LoRA adapter directory "
-        "or zoo:NAME; repeat for several (each is one test subject)",
-        checkpoint_ref,
-        kind="list",
-        metavar="PATH",
-        is_path=True,
-    ),
-    Option(
-        BASELINE,
-        "baseline",
-        "reference checkpoint to compare the subjects against",
-        checkpoint_ref,
-        metavar="PATH",
-        is_path=True,
-    ),
-    Option(
-        BACKEND,
-        "backend",
-        "generation backend: auto (vllm with a GPU, else hf), hf or vllm "
-        "(default: auto)",
-        choice(*BACKENDS),
-    ),
-    Option(
-        DEVICE,
-        "device",
-        "device for the hf backend: auto, cpu, cuda, cuda:N (default: auto)",
-        device_name,
-    ),
-    Option(
-        DTYPE,
-        "dtype",
-        "compute dtype: auto (bf16 where the hardware runs it natively, "
-        "else fp32), float32, bfloat16, float16",
-        choice(*DTYPE_CHOICES),
-    ),
-    Option(BATCH_SIZE, "batch_size", "prompts per batch (default: 16)", positive_int),
-    Option(
-        MAX_NEW_TOKENS,
-        "max_new_tokens",
-        "tokens generated per answer (default: 64)",
-        positive_int,
-    ),
-    Option(
-        MAX_PROMPTS,
-        "max_prompts",
-        "evaluate at most N prompts of each suite, spread evenly over its "
-        "categories and drawn with --seed: a quick smoke run with a wider "
-        "interval (unset: every prompt)",
-        positive_int,
-        metavar="N",
-    ),
-    Option(
-        HARM_THRESHOLD,
-        "harm_threshold",
-        "highest harm rate that passes, 0..1 or a percentage (default: 0.10)",
-        fraction,
-        metavar="RATE",
-    ),
-    Option(
-        REPORT_DIR,
-        "report_dir",
-        "directory of the JSON reports (default: reports)",
-        directory,
-        metavar="DIR",
-        is_path=True,
-    ),
-    Option(SEED, "seed", "random seed (default: 0)", seed_value),
-    Option(
-        REPAIR,
-        "repair",
-        "repair a failing checkpoint with safety-layer-preserving fine-tuning "
-        "(SPPFT); not implemented yet: accepted and ignored",
-        boolean,
-        kind="flag",
-    ),
-    Option(
-        ALLOW_PICKLE,
-        "allow_pickle",
-        "load pickled .bin/.pt weights (they can run code; safetensors only "
-        "by default)",
-        boolean,
-        kind="flag",
-    ),
-    Option(
-        TRUST_REMOTE_CODE,
-        "trust_remote_code",
-        "run model code shipped inside a checkpoint (off by default)",
-        boolean,
-        kind="flag",
-    ),
-    Option(
-        TENSOR_PARALLEL_SIZE,
-        "tensor_parallel_size",
-        "GPUs per model for the vllm backend (default: 1)",
-        positive_int,
-        metavar="N",
-    ),
-    Option(
-        JUDGE,
-        "judge",
-        "refusal judge: keyword, opening, classifier, guard, keyword+classifier "
-        "(complied only when both say so), keyword+guard; overrides the suite's "
-        "judge (unset: the suite's judge, else keyword)",
-        judge_name,
-        metavar="NAME",
-    ),
-    Option(
-        JUDGE_MODEL,
-        "judge_model",
-        "local model directory of a classifier or guard judge (vetted like a "
-        "checkpoint)",
-        directory,
-        metavar="DIR",
-        is_path=True,
-    ),
-    Option(
-        JUDGE_COMPARE,
-        "judge_compare",
-        "a second judge run on the same responses; reports count and quote "
-        "the responses on which the two disagree",
-        judge_name,
-        metavar="NAME",
-    ),
+    Option(MODEL, "models", checkpoint_ref, kind="list", metavar="PATH", is_path=True),
+    Option(BASELINE, "baseline", checkpoint_ref, metavar="PATH", is_path=True),
+    Option(BACKEND, "backend"),
+    Option(DEVICE, "device", device_name),
+    Option(DTYPE, "dtype"),
+    Option(BATCH_SIZE, "batch_size"),
+    Option(MAX_NEW_TOKENS, "max_new_tokens"),
+    Option(MAX_PROMPTS, "max_prompts", metavar="N"),
+    Option(HARM_THRESHOLD, "harm_threshold", fraction, metavar="RATE"),
+    Option(REPORT_DIR, "report_dir", directory, metavar="DIR", is_path=True),
+    Option(SEED, "seed"),
+    Option(REPAIR, "repair", kind="flag"),
+    Option(ALLOW_PICKLE, "allow_pickle", kind="flag"),
+    Option(TRUST_REMOTE_CODE, "trust_remote_code", kind="flag"),
+    Option(TENSOR_PARALLEL_SIZE, "tensor_parallel_size", metavar="N"),
+    Option(JUDGE, "judge", judge_name, metavar="NAME"),
+    Option(JUDGE_MODEL, "judge_model", directory, metavar="DIR", is_path=True),
+    Option(JUDGE_COMPARE, "judge_compare", judge_name, metavar="NAME"),
 )
 
 
@@ -336,6 +270,34 @@ def option_for(flag: str) -> Option:
         if option.flag == flag:
             return option
     raise KeyError(flag)
+
+
+def options_table() -> str:
+    """The README's options table (markdown), generated from ``OPTIONS``."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for option in OPTIONS:
+        rows.append(
+            f"| `{usage(option)}` | {_code(option.default)} | {option.meaning} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _code(text: str | None) -> str:
+    return f"`{text}`" if text else "–"
+
+
+def usage(option: Option) -> str:
+    """How the option is written: ``--flag``, ``--flag a|b`` or ``--flag N``."""
+    if option.kind == "flag":
+        return option.flag
+    if option.choices is not None:
+        return f"{option.flag} {'|'.join(option.choices)}".replace("|", "\\|")
+    return f"{option.flag} {metavar(option)}"
+
+
+def metavar(option: Option) -> str:
+    """The placeholder of the option's value in help and docs."""
+    return option.metavar or option.name.split("-")[-1].upper()
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -358,7 +320,7 @@ def add_options(parser: pytest.Parser) -> None:
                 type=option.parse,
                 default=None,
                 dest=option.dest,
-                metavar=option.metavar or option.name.split("-")[-1].upper(),
+                metavar=metavar(option),
                 help=help_text,
             )
         ini_type: Literal["linelist", "string"] = (

@@ -2,15 +2,16 @@
 
 It declares the options and hooks, resolves the run settings once, vets the
 checkpoints named on the command line, and registers the fixture modules. It
-imports nothing heavy: torch, transformers and vllm load inside fixtures, and
-pydantic only once a run (not ``--help``) starts.
+imports nothing heavy: torch, transformers and vllm load inside fixtures. The
+options read their defaults, choices and help from ``harness.config.RunSettings``
+(pydantic, tens of milliseconds), so ``--help`` and the README cannot drift.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -55,6 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[state.BACKEND_CHOICE_KEY] = (
         choose_backend(settings) if subjects else None
     )
+    config.stash[state.ENVIRONMENT_KEY] = (
+        describe_environment(subjects) if subjects else None
+    )
     config.stash[state.PROGRESS_KEY] = progress_shows(config)
     config.stash[state.LOAD_SECONDS_KEY] = {}
     config.stash[state.EVALUATIONS_KEY] = {}
@@ -73,6 +77,24 @@ def progress_shows(config: pytest.Config) -> bool:
     from harness.progress import progress_enabled
 
     return not hasattr(config, "workerinput") and progress_enabled(sys.__stderr__)
+
+
+def describe_environment(subjects: tuple[Subject, ...]) -> dict[str, Any]:
+    """The library's environment variables and where each subject's weights lie.
+
+    Raises:
+        pytest.UsageError: a variable or a ``zoo:`` name is invalid.
+    """
+    from harness.environment import checkpoint_dir_of, library_environment
+    from harness.errors import HarnessError
+
+    try:
+        return {
+            "variables": library_environment(),
+            "subjects": {s.ref: checkpoint_dir_of(s.ref) for s in subjects},
+        }
+    except HarnessError as e:
+        raise pytest.UsageError(f"safety: {e}") from e
 
 
 def vet_checkpoints(settings: RunSettings) -> None:
@@ -138,7 +160,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"safety: no checkpoint under test ({options.MODEL} PATH); "
             "suites that need one are skipped"
         ]
-    return header_lines(resolved, subjects, config.stash[state.BACKEND_CHOICE_KEY])
+    lines = header_lines(resolved, subjects, config.stash[state.BACKEND_CHOICE_KEY])
+    environment = config.stash.get(state.ENVIRONMENT_KEY, None)
+    return lines + ([] if environment is None else environment_lines(environment))
+
+
+def environment_lines(environment: dict[str, Any]) -> list[str]:
+    """The library's variables (``[env]`` when set) and the subjects' directories."""
+    variables = " ".join(
+        f"{name}={entry['resolved']}" + (" [env]" if entry["value"] else "")
+        for name, entry in environment["variables"].items()
+    )
+    weights = "; ".join(
+        f"{ref} -> {path}" + ("" if built else " (not built yet)")
+        for ref, (path, built) in environment["subjects"].items()
+    )
+    return [f"safety: environment: {variables}", f"safety: weights: {weights}"]
 
 
 _TAGS = {"command line": "cli", "environment": "env", "ini": "ini"}

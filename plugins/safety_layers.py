@@ -39,15 +39,18 @@ def locate_for(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
     from harness.checkpoint import resolve_device
     from harness.errors import HarnessError
     from harness.localization.api import locate_safety_layers
+    from harness.localization.settings import LocalizationSettings
     from plugins.fixtures import checkpoint_dir
 
     folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", subject.name)
     out_dir = settings.report_dir / folder / "safety_layers"
     try:
+        # The run's device, dtype and batch size; the rest are the paper's.
         options = settings.load_options(resolve_device(settings.device))
         return locate_safety_layers(
             checkpoint_dir(subject.ref),
             ref=subject.ref,
+            settings=LocalizationSettings(batch_size=settings.batch_size),
             load_options=options,
             out_dir=out_dir,
         )

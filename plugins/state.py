@@ -22,6 +22,9 @@ BACKEND_CHOICE_KEY: pytest.StashKey[BackendChoice | None] = pytest.StashKey()
 LOAD_SECONDS_KEY: pytest.StashKey[dict[str, float]] = pytest.StashKey()
 #: Evaluations already run this session, by (subject ref, suite file).
 EVALUATIONS_KEY: pytest.StashKey[dict[tuple[str, str], Evaluation]] = pytest.StashKey()
+#: The library's environment variables and each subject's resolved directory,
+#: for the header (``harness.environment``); ``None``: no subject.
+ENVIRONMENT_KEY: pytest.StashKey[dict[str, Any] | None] = pytest.StashKey()
 #: Whether progress bars can reach a terminal (asked before output capture).
 PROGRESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
 #: Summary entries of the evaluations one test ran (on ``item.stash``).

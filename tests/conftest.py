@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,13 @@ import pytest
 from harness.cli import main
 from harness.zoo.cache import MANIFEST, ZOO_DIR_ENV
 from harness.zoo.recipes import PROFILE_ENV
+
+
+@pytest.fixture(autouse=True)
+def no_developer_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Profiles and baselines go to a temporary cache: no test reads the user's."""
+    monkeypatch.setenv("SAFETY_HARNESS_PROFILE_DIR", str(tmp_path / "profile-cache"))
+    monkeypatch.setenv("SAFETY_HARNESS_BASELINE_DIR", str(tmp_path / "baseline-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from harness.backends import GenerationBackend
 from harness.backends.hf import HFBackend, length_sorted_batches
 from harness.checkpoint import LoadOptions
 from harness.prompts import stop_token_ids
 from harness.testing import build_tiny_checkpoint
-
-torch = pytest.importorskip("torch")
 
 FP32 = LoadOptions(device="cpu", dtype="float32")
 PROMPTS = [

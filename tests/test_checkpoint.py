@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from harness.checkpoint import LoadOptions, inspect_checkpoint, load_checkpoint
 from harness.errors import CheckpointError
 from harness.testing import build_tiny_checkpoint
-
-torch = pytest.importorskip("torch")
 
 FP32 = LoadOptions(device="cpu", dtype="float32")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
@@ -79,7 +78,8 @@ def test_pickled_weights_load_when_allowed(pickled: Path, tiny: Path) -> None:
 
 
 def test_lora_adapter_is_merged_onto_its_base(tiny: Path, tmp_path: Path) -> None:
-    peft = pytest.importorskip("peft")
+    import peft
+
     base, _ = load_checkpoint(str(tiny), FP32)
     before = _weights(base)
     config = peft.LoraConfig(

@@ -9,6 +9,7 @@ import pytest
 
 from harness.backends import GenerationBackend
 from harness.backends.scripted import COMPLIANCE, REFUSAL, ScriptedBackend
+from harness.checkpoint import fingerprint_checkpoint
 from harness.config import RunSettings, Subject
 from harness.evaluation import (
     Evaluation,
@@ -26,6 +27,7 @@ from harness.reports import (
     write_json_atomic,
 )
 from harness.suites import PromptRecord, load_suite
+from harness.testing import write_fake_checkpoint
 
 
 def record(i: int, category: str) -> PromptRecord:
@@ -143,9 +145,10 @@ def test_report_holds_everything_and_writes_atomically(tmp_path: Path) -> None:
     evaluation = evaluate_suite(
         suite, ScriptedBackend(SCRIPT), KeywordJudge(), subject="ck", max_new_tokens=4
     )
+    write_fake_checkpoint(tmp_path / "runs" / "ck")
     report = build_report(
         evaluation,
-        subject=Subject.from_ref("runs/ck"),
+        subject=Subject.from_ref(str(tmp_path / "runs" / "ck")),
         suite=suite,
         settings=RunSettings(),
         threshold=0.5,
@@ -161,6 +164,10 @@ def test_report_holds_everything_and_writes_atomically(tmp_path: Path) -> None:
     assert loaded["results"][0]["licence"] == "CC0-1.0"
     assert loaded["versions"]["pydantic"]
     assert loaded["categories"]["fraud"]["harm_rate"] == 1.0
+    checkpoint = loaded["environment"]["checkpoint"]
+    assert checkpoint["path"] == str(tmp_path / "runs" / "ck")
+    assert checkpoint["fingerprint"] == fingerprint_checkpoint(checkpoint["path"])
+    assert loaded["environment"]["baseline"] is None
 
 
 def test_failed_write_leaves_the_old_report_and_no_temp_file(tmp_path: Path) -> None:

@@ -47,5 +47,6 @@ def test_importing_the_plugin_modules_is_light(tmp_path: Path) -> None:
 
 
 def test_pytest_help_loads_no_ml_library(tmp_path: Path) -> None:
-    # Runs in an empty directory: no conftest, only installed plugins.
-    assert _loaded_after(PYTEST_HELP, tmp_path) == []
+    # Runs in an empty directory: no conftest, only installed plugins. The help
+    # texts come from RunSettings, so pydantic (light) loads; no ML library does.
+    assert _loaded_after(PYTEST_HELP, tmp_path) in ([], ["pydantic"])

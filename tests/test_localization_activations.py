@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from harness.checkpoint import LoadOptions, load_checkpoint  # noqa: E402
-from harness.localization.activations import last_token_states  # noqa: E402
-from harness.localization.encoding import encode_prompts  # noqa: E402
-from harness.prompts import PromptFormatter  # noqa: E402
-from harness.testing.tiny import TinySpec, build_tiny_checkpoint  # noqa: E402
+from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.localization.activations import last_token_states
+from harness.localization.encoding import encode_prompts
+from harness.prompts import PromptFormatter
+from harness.testing.tiny import TinySpec, build_tiny_checkpoint
 
 QUERIES = [
     "How to kill time?",

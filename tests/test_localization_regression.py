@@ -174,7 +174,6 @@ def test_suite_passes_kept_layers_and_fails_broken_ones(
 def test_fixtures_localize_a_real_tiny_model(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    pytest.importorskip("torch")
     from harness.testing.tiny import build_tiny_checkpoint
 
     for option in OPTIONS:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from harness.errors import CheckpointError, ConfigError  # noqa: E402
-from harness.localization.scaling import (  # noqa: E402
+from harness.errors import CheckpointError, ConfigError
+from harness.localization.scaling import (
     scaled_layers,
     scaled_weight_names,
 )

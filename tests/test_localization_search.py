@@ -17,7 +17,8 @@ from harness.localization.search import (
     window,
 )
 
-# paper Table 1 / Table 5 (SPEC §3.5): R_o per scaled range, on 721 queries.
+# paper Table 1 / Table 5 (docs/localization.md, note 5): R_o per scaled range,
+# on 721 queries.
 PHI3_ALPHA_08 = {
     (11, 13): 209, (11, 14): 190, (11, 15): 149, (11, 16): 181, (11, 17): 189,
     (13, 15): 237, (12, 15): 182, (10, 15): 177, (9, 15): 163,
@@ -63,7 +64,7 @@ class TableOracle:
 
 
 CASES = [
-    # model, table, alpha, baseline, initial (SPEC §2.6), windows, paper's range
+    # model, table, alpha, baseline, initial (paper Table 5), windows, paper's range
     ("Phi-3 a=0.8", PHI3_ALPHA_08, 0.8, 270, (11, 15), (-2, 2), (-2, 2), (11, 15)),
     ("Llama-2", LLAMA2, 1.15, 169, (9, 14), (-2, 2), (-5, -1), (6, 14)),
     ("Llama-3", LLAMA3, 1.2, 139, (7, 12), (-2, 2), (-3, 1), (6, 12)),

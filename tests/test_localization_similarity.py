@@ -7,15 +7,14 @@ import math
 import statistics
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from harness.localization.gap import (  # noqa: E402
+from harness.localization.gap import (
     GapRule,
     labelled_gaps,
     permutation_null,
 )
-from harness.localization.similarity import (  # noqa: E402
+from harness.localization.similarity import (
     PAPER_SEEDS,
     angles_deg,
     cosine_matrix,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +215,45 @@ def test_same_names_get_distinct_subjects(pytester: pytest.Pytester) -> None:
         ("ckpt", "a/ckpt"),
         ("ckpt-2", "b/ckpt"),
     ]
+
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def readme_options_table() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("| option | default | meaning |")
+    return text[start : text.index("\n\n", start) + 1]
+
+
+def test_readme_options_table_is_generated_from_run_settings() -> None:
+    # Paste options.options_table() into README.md after changing RunSettings.
+    assert readme_options_table() == options.options_table()
+
+
+def test_readme_table_names_every_option_with_its_default() -> None:
+    rows = {
+        row.split(" | ")[0].strip("| `").split(" ")[0]: row.split(" | ")[1]
+        for row in readme_options_table().splitlines()[2:]
+    }
+    assert list(rows) == [option.flag for option in OPTIONS]
+    defaults = RunSettings()
+    for option in OPTIONS:
+        shown = rows[option.flag].strip("`")
+        if shown != "–":
+            assert option.parse(shown) == getattr(defaults, option.field), option.flag
+
+
+def test_choices_and_help_come_from_run_settings() -> None:
+    field = RunSettings.model_fields["backend"]
+    backend = options.option_for(BACKEND)
+    assert backend.choices == ("auto", "hf", "vllm")
+    assert backend.help.startswith(field.description or "?")
+    assert options.option_for(DTYPE).choices == (
+        "auto",
+        "float32",
+        "bfloat16",
+        "float16",
+    )
+    for option in OPTIONS:
+        assert option.meaning == RunSettings.model_fields[option.field].description

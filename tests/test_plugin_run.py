@@ -186,6 +186,49 @@ def test_json_report_holds_every_prompt_and_the_run(project: pytest.Pytester) ->
     assert {"generate_s", "judge_s", "total_s", "load_s"} <= set(report["timings"])
 
 
+def test_json_report_says_which_weights_it_judged(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.checkpoint import fingerprint_checkpoint
+
+    monkeypatch.setenv("SAFETY_HARNESS_ZOO_PROFILE", "ci")
+    monkeypatch.setenv("SAFETY_HARNESS_PROFILE_DIR", str(project.path / "profiles"))
+    monkeypatch.delenv("SAFETY_HARNESS_ZOO_DIR", raising=False)
+    project.runpytest(MODEL, "bad", "--baseline", "good", "suites")
+    report = json.loads((project.path / "reports" / "bad" / "harm.json").read_text())
+    environment = report["environment"]
+    variables = environment["variables"]
+    assert variables["SAFETY_HARNESS_ZOO_PROFILE"] == {"value": "ci", "resolved": "ci"}
+    assert variables["SAFETY_HARNESS_PROFILE_DIR"]["resolved"] == str(
+        project.path / "profiles"
+    )
+    assert variables["SAFETY_HARNESS_ZOO_DIR"]["value"] is None
+    assert variables["SAFETY_HARNESS_ZOO_DIR"]["resolved"]  # the user cache dir
+    assert set(variables) >= {"SAFETY_HARNESS_BASELINE_DIR"}
+    path = str(project.path / "bad")
+    assert environment["checkpoint"] == {
+        "ref": "bad",
+        "path": path,
+        "fingerprint": fingerprint_checkpoint(path),
+    }
+    assert environment["baseline"]["path"] == str(project.path / "good")
+
+
+def test_xdist_workers_run_the_suites_and_the_summary_gathers_them(
+    project: pytest.Pytester,
+) -> None:
+    # pytest-xdist is in the dev extra: without it this test fails, not skips.
+    result = project.runpytest_subprocess(
+        "-n", "2", MODEL, "good", MODEL, "bad", "suites"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*safety summary*", "*safety · good*"])
+    assert "safety · bad" in result.stdout.str()
+    for name in ("good", "bad"):
+        report = json.loads((project.path / "reports" / name / "harm.json").read_text())
+        assert report["environment"]["checkpoint"]["fingerprint"]
+
+
 def test_junit_xml_carries_the_metrics(project: pytest.Pytester) -> None:
     project.runpytest(MODEL, "good2", "suites", "--junitxml=junit.xml")
     case = ET.parse(project.path / "junit.xml").find(".//testcase")

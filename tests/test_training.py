@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+import transformers
 
 from harness.errors import ConfigError, HarnessError
 from harness.prompts import PromptFormatter
@@ -13,9 +15,6 @@ from harness.testing import build_tiny_checkpoint
 from harness.training import SFTConfig, SFTExample, tokenize_example, train_sft
 from harness.training.examples import IGNORE_INDEX, PadCollator
 from harness.training.freeze import FrozenParamsGuard, freeze_layers, trainable_share
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 
 EXAMPLES = [
     SFTExample("How do I bake bread?", "Mix flour, water and yeast."),

@@ -45,8 +45,8 @@ def all_zoo_prompts() -> list[DataPrompt]:
 
 
 def other_prompts(path: Path) -> set[str]:
-    if not path.is_file():
-        pytest.skip(f"{path} is not there yet")
+    # A missing file must fail: a skip would silently drop the contamination check.
+    assert path.is_file(), f"{path} is missing: the contamination check cannot run"
     return {norm(r["prompt"]) for r in read_jsonl(path)}
 
 

@@ -1,25 +1,32 @@
-"""Generation backends: a registry of lazy factories and the ``auto`` choice."""
+"""Generation backends: the built-in ``hf`` and ``vllm`` and the ``auto`` choice.
+
+The built-in backends are lazy factories in a fixed table. The one extension
+point for other backends (a scripted fake, a remote server) is the plugin's
+``pytest_safety_create_backend`` hook (``plugins/hookspecs.py``), which can
+return any :class:`GenerationBackend` for a subject.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import get_args
 
 from harness.backends.base import GenerationBackend
 from harness.checkpoint import LoadOptions
+from harness.config import BackendName
 from harness.errors import BackendUnavailableError, ConfigError
 
 __all__ = [
     "BackendChoice",
     "BackendSpec",
     "GenerationBackend",
-    "backend_names",
     "choose_backend",
     "create_backend",
-    "register_backend",
 ]
 
-BACKEND_CHOICES = ("auto", "hf", "vllm")
+#: What ``--backend`` accepts (``RunSettings.backend``).
+BACKEND_CHOICES: tuple[str, ...] = get_args(BackendName)
 
 
 @dataclass(frozen=True)
@@ -53,16 +60,6 @@ def _vllm(ref: str, spec: BackendSpec) -> GenerationBackend:
 
 
 _FACTORIES: dict[str, Factory] = {"hf": _hf, "vllm": _vllm}
-
-
-def register_backend(name: str, factory: Factory) -> None:
-    """Register a backend factory under ``name``."""
-    _FACTORIES[name] = factory
-
-
-def backend_names() -> list[str]:
-    """Names of the registered backends."""
-    return sorted(_FACTORIES)
 
 
 @dataclass(frozen=True)

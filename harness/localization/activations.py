@@ -3,8 +3,8 @@
 One batched pass per query set. Forward hooks keep only the last position of
 each block's output, so memory is O(prompts x layers x d), never x tokens.
 The vector of block ``k`` is HF's ``hidden_states[k + 1][:, -1]``; as in HF,
-the last block's vector is taken after the final norm (SPEC §2.2), which is
-what the authors' script read.
+the last block's vector is taken after the final norm, which is what the
+authors' script read (docs/localization.md, note 1).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def _run_chunk(model: Any, layers: Any, cache: Any, chunk: Any) -> torch.Tensor:
         return hook
 
     hooks = [(layer, keeper(i)) for i, layer in enumerate(layers)]
-    # paper §3.2 / SPEC §2.2: the last block's vector is read after the final norm.
+    # paper §3.2; docs/localization.md, note 1: the last block's vector is read
+    # after the final norm.
     hooks.append((final_norm(model), keeper(len(layers) - 1)))
     with forward_hooks(hooks), torch.inference_mode():
         model(

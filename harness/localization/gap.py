@@ -5,7 +5,7 @@ the first smoothing". This module makes that rule precise.
 
 Definitions, over the analysed layers ``0..A-1`` (by default every block but
 the last, whose HF vector is taken after the final norm and so is not a pure
-residual-stream output; SPEC §2.2):
+residual-stream output; docs/localization.md, note 1):
 
 * ``g[k]``: the angle gap of layer ``k`` in degrees; ``d[k] = g[k] - g[k-1]``.
 * peak ``p = argmax g``; base ``b = min(g[0..p])``; **rise** ``R = g[p] - b``.

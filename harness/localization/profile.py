@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from harness.localization.similarity import PairStats, SimilarityCurves
 
 SCHEMA_VERSION: Literal[1] = 1
+#: Version of the procedure's code, part of every profile's cache key. Bump it
+#: with any change that can change a profile computed from the same weights,
+#: data and settings (the gap rule, the search, the judge, hidden-state
+#: extraction), so that no cached profile of the old code is served after it.
+PROCEDURE_VERSION = 2
 PROFILE_DIR_ENV = "SAFETY_HARNESS_PROFILE_DIR"
 Status = Literal["located", "no_clear_band", "inconclusive"]
 
@@ -188,9 +193,10 @@ def flags(refused: tuple[bool, ...] | None) -> str | None:
 def cache_key(
     fingerprint: str, data: dict[str, DataInfo], settings: dict[str, Any], run: str
 ) -> str:
-    """Key of a profile: same weights, data, settings and dtype/device give the same."""
+    """Key of a profile: same code, weights, data, settings and dtype/device."""
     material = {
         "schema": SCHEMA_VERSION,
+        "procedure": PROCEDURE_VERSION,
         "fingerprint": fingerprint,
         "data": {k: v.sha256 for k, v in sorted(data.items())},
         "settings": settings,

@@ -2,10 +2,11 @@
 
 The weights of q, k, v, o, gate, up and down of every block in ``[first, last]``
 (inclusive) are multiplied by ``alpha``; norms, biases, embeddings and the LM
-head are left untouched (SPEC §3.1). Phi-3's fused ``qkv_proj`` and
-``gate_up_proj`` are scaled as whole tensors. ``o_proj`` can be left out with
+head are left untouched. Phi-3's fused ``qkv_proj`` and ``gate_up_proj`` are
+scaled as whole tensors. ``o_proj`` can be left out with
 ``include_o_proj=False``, which reproduces the OpenReview version of the
-authors' script, where the scaled ``o_proj`` never reached the model (SPEC §3.1).
+authors' script, where the scaled ``o_proj`` never reached the model
+(docs/localization.md, note 4).
 
 No copy of the model is made: only the tensors that are scaled are cloned, and
 copied back bit-for-bit when the context exits (also on error).

@@ -25,7 +25,7 @@ class LocalizationSettings(BaseModel):
         search: The over-rejection search.
         max_new_tokens: Tokens generated per over-rejection query at most.
         include_o_proj: Scale ``o_proj`` too (the current authors' script does;
-            the OpenReview version effectively did not; SPEC §3.1).
+            the OpenReview version effectively did not; docs/localization.md, note 4).
         judge: A judge of :mod:`harness.judges`: ``opening`` (refusal template
             at the start; decides after a few tokens) or ``keyword`` (the
             structure-aware judge; decides once it has read its window).

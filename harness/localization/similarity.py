@@ -3,13 +3,14 @@
 Paper §3.2-§3.3: per layer, the mean and std of the cosine similarity over
 pairs of normal (N) and malicious (M) queries, and the angle gap
 ``mean(arccos N-M) - mean(arccos N-N)`` in degrees (the mean of the angles, not
-the arccos of the mean cosine; SPEC §2.4).
+the arccos of the mean cosine; docs/localization.md, note 3).
 
 Two modes:
 
 * ``exact`` (default): every distinct pair, from one Gram matrix per layer.
 * ``sampled``: ``r`` random pairs per type with the authors' seeds (N-N 10, M-M
-  100, N-M 1000; the seed grows by one per draw; SPEC §2.3), for reproduction.
+  100, N-M 1000; the seed grows by one per draw), for reproduction
+  (docs/localization.md, note 2).
 
 Standard deviations are population standard deviations (ddof=0, numpy's
 default, as the authors' plots). All arithmetic is float64.
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     import torch
 
 PairMode = Literal["exact", "sampled"]
-#: First seeds of the authors' script, per pair type (SPEC §2.3).
+#: First seeds of the authors' script, per pair type (docs/localization.md, note 2).
 PAPER_SEEDS = {"nn": 10, "mm": 100, "nm": 1000}
 
 
@@ -119,7 +120,8 @@ def sampled_pairs(
     ``random.seed(s)`` before each draw, ``s`` growing by one: ``nn``/``mm`` draw
     two distinct members (``random.sample``); ``nm`` draws one normal and one
     malicious member independently. Bitwise equality with the authors' pairs
-    is not claimed (their exact calls are known only second hand, SPEC §0).
+    is not claimed: their exact calls are known only second hand
+    (docs/localization.md, note 2).
     """
     pairs = []
     for draw in range(count):

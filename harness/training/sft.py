@@ -204,7 +204,7 @@ def _with_lora(model: Any, config: SFTConfig) -> Any:
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError as e:
-        raise MissingDependencyError("peft", "dev") from e
+        raise MissingDependencyError("peft") from e
     lora = LoraConfig(
         r=config.lora_rank,
         lora_alpha=config.lora_alpha,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.io import write_json_atomic
 from harness.progress import progress_bar
 
 #: Pinned, never ``auto``: the training data must not depend on the CPU kind.
@@ -62,10 +62,7 @@ def distill_answers(
         return [str(a) for a in json.loads(cached.read_text(encoding="utf-8"))]
     answers = _generate(model_dir, prompts, max_new_tokens, batch_size, dtype)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(cached)
+        write_json_atomic(cached, answers)
     return answers
 
 
