@@ -13,8 +13,10 @@ LoRA mode (the failing checkpoint is a PEFT adapter): a LoRA whose
 ``layers_to_transform`` leaves the band out. Either way :func:`verify_frozen`
 proves afterwards that the band's tensors equal the baseline's bit for bit.
 
-Several processes: ``accelerate launch --num_processes 2 --cpu -m
-harness.repair.sppft --baseline B --data F --band A,B --out DIR``.
+Several processes: ``accelerate launch --multi_gpu --num_processes 2 -m
+harness.repair --baseline B --data F --band A,B --out DIR`` (on a machine
+without GPUs this starts two CPU processes with gloo; ``--cpu`` instead makes
+accelerate start one process). Every process checks the frozen band.
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Train SPPFT in this process (one of several under ``accelerate launch``)."""
     from harness.repair.data import load_repair_data
 
-    parser = argparse.ArgumentParser(prog="python -m harness.repair.sppft")
+    parser = argparse.ArgumentParser(prog="python -m harness.repair")
     parser.add_argument("--baseline", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--band", required=True, help="A,B inclusive, 0-based")
