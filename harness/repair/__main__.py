@@ -1,4 +1,4 @@
-"""``python -m harness.repair``: one SPPFT process (see :func:`harness.repair.sppft.main`).
+"""``python -m harness.repair``: one SPPFT process (:func:`harness.repair.sppft.main`).
 
 Under several processes: ``accelerate launch --multi_gpu --num_processes 2
 -m harness.repair --baseline B --data F --band A,B --out DIR``.
