@@ -16,16 +16,18 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     from harness.localization.cli import register as register_locate
+    from harness.repair.cli import register as register_repair
     from harness.zoo.cli import register as register_zoo
 
-    return [register_zoo, register_locate]
+    return [register_zoo, register_locate, register_repair]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="python -m harness",
-        description="Safety-layer regression harness: reference models, localization.",
+        description="Safety-layer regression harness: reference models, "
+        "localization, repair.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     for register in _registrars():

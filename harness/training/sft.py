@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.errors import MissingDependencyError
@@ -62,6 +64,9 @@ class SFTConfig:
     lora_rank: int = 0
     lora_alpha: int = 32
     lora_targets: tuple[str, ...] = LORA_TARGETS
+    #: Decoder blocks that get LoRA adapters (``None``: all); SPPFT's LoRA
+    #: mode leaves the safety layers out (PEFT ``layers_to_transform``).
+    lora_layers: tuple[int, ...] | None = None
     dtype: str = "auto"
     group_by_length: bool = False
     seed: int = 0
@@ -103,6 +108,9 @@ def train_sft(
     config: SFTConfig,
     *,
     callbacks: Sequence[Any] = (),
+    checkpoint_dir: str | Path | None = None,
+    save_steps: int = 0,
+    resume: bool = False,
 ) -> SFTResult:
     """Fine-tune ``model`` on ``examples`` and return it (LoRA merged back).
 
@@ -112,6 +120,10 @@ def train_sft(
         examples: Instruction/response pairs; the loss covers responses only.
         config: Hyperparameters.
         callbacks: Extra ``TrainerCallback`` objects (a frozen-weights guard).
+        checkpoint_dir: Keep Trainer checkpoints here (default: a temporary
+            directory, deleted after training).
+        save_steps: Write a checkpoint every this many steps (0: none).
+        resume: Continue from the last checkpoint in ``checkpoint_dir``, if any.
     """
     from transformers import Trainer, set_seed
 
@@ -120,16 +132,16 @@ def train_sft(
         PromptFormatter(tokenizer), examples, config.max_length
     )
     trained = _with_lora(model, config) if config.lora_rank else model
-    with tempfile.TemporaryDirectory(prefix="harness-sft-") as scratch:
+    with _output_dir(checkpoint_dir) as scratch:
         trainer = Trainer(
             model=trained,
-            args=_arguments(config, scratch),
+            args=_arguments(config, scratch, save_steps),
             train_dataset=_ListDataset(tokenized),  # type: ignore[arg-type]
             data_collator=PadCollator(_pad_id(tokenizer)),
             callbacks=[_progress_callback(config.steps), *callbacks],
         )
         started = time.perf_counter()
-        output = trainer.train()
+        output = trainer.train(resume_from_checkpoint=_last(scratch, resume))
         seconds = time.perf_counter() - started
     losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
     final = trained.merge_and_unload() if config.lora_rank else trained
@@ -137,12 +149,29 @@ def train_sft(
     return SFTResult(final, int(output.global_step), seconds, len(tokenized), losses)
 
 
+@contextmanager
+def _output_dir(checkpoint_dir: str | Path | None) -> Iterator[str]:
+    if checkpoint_dir is not None:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        yield str(checkpoint_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="harness-sft-") as scratch:
+        yield scratch
+
+
+def _last(output_dir: str, resume: bool) -> str | None:
+    """The newest Trainer checkpoint to resume from (``None``: start afresh)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir) if resume else None
+
+
 def _pad_id(tokenizer: Any) -> int:
     pad = tokenizer.pad_token_id
     return int(pad if pad is not None else tokenizer.eos_token_id)
 
 
-def _arguments(config: SFTConfig, output_dir: str) -> Any:
+def _arguments(config: SFTConfig, output_dir: str, save_steps: int = 0) -> Any:
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -157,7 +186,9 @@ def _arguments(config: SFTConfig, output_dir: str) -> Any:
         seed=config.seed,
         data_seed=config.seed,
         logging_steps=config.logging_steps,
-        save_strategy="no",
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
+        save_total_limit=2 if save_steps else None,
         report_to="none",
         remove_unused_columns=False,
         dataloader_num_workers=0,
@@ -210,6 +241,7 @@ def _with_lora(model: Any, config: SFTConfig) -> Any:
         lora_alpha=config.lora_alpha,
         lora_dropout=0.0,
         target_modules=list(config.lora_targets),
+        layers_to_transform=list(config.lora_layers) if config.lora_layers else None,
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, lora)

@@ -1,0 +1,200 @@
+"""Benchmark: SPPFT against full fine-tuning, and the cost of each post-hoc rung.
+
+Prints the CPU model and flags, then two Markdown tables:
+
+1. seconds per training step (forward, backward, AdamW update) and the memory
+   of gradients and AdamW state, full fine-tuning against SPPFT (the band's
+   attention and MLP frozen, paper §4.1): the frozen share shows in the
+   optimizer state; on CUDA also the peak allocated memory;
+2. seconds to build one candidate of each post-hoc rung (band revert at one λ,
+   whole-model interpolation, sparse restore with its gradient pass), without
+   the gate runs that judge it (those come on top, see the manifest's judge_s).
+
+Usage::
+
+    python benchmarks/bench_repair.py                          # a tiny random model
+    python benchmarks/bench_repair.py --model zoo:smol-ft-implicit \\
+        --baseline zoo:smol-aligned --band 15,29 --steps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch
+
+from harness.layers import LayerRange
+from harness.precision import read_cpu_info
+
+MIB = 1 << 20
+
+
+def tiny_pair(root: Path) -> tuple[str, str]:
+    """A tiny random baseline and a noisy copy of it as the 'fine-tune'."""
+    from transformers import AutoModelForCausalLM
+
+    from harness.testing import build_tiny_checkpoint
+    from harness.testing.tiny import TinySpec
+
+    base = build_tiny_checkpoint(root / "base", TinySpec(layers=8, hidden=64))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    model.save_pretrained(root / "ft")
+    for file in base.glob("tokenizer*"):
+        (root / "ft" / file.name).write_bytes(file.read_bytes())
+    return str(root / "ft"), str(base)
+
+
+def train_steps(baseline: str, band: LayerRange | None, args: Any) -> dict[str, float]:
+    """Time AdamW steps; count gradient and optimizer-state bytes."""
+    from harness.checkpoint import LoadOptions, load_checkpoint
+    from harness.training.freeze import freeze_layers, trainable_share
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, _ = load_checkpoint(baseline, LoadOptions(device=device, dtype="float32"))
+    model.train()
+    if band is not None:
+        freeze_layers(model, *band)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-5)
+    vocab = model.config.vocab_size
+    ids = torch.randint(0, vocab, (args.batch_size, args.seq_len), device=device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(args.steps + 1):  # the first step warms up (and allocates state)
+        started = time.perf_counter()
+        model(input_ids=ids, labels=ids).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+        times.append(time.perf_counter() - started)
+    state = sum(
+        t.numel() * t.element_size()
+        for s in optimizer.state.values()
+        for t in s.values()
+        if torch.is_tensor(t)
+    )
+    grads = sum(
+        p.grad.numel() * p.grad.element_size() for p in trainable if p.grad is not None
+    )
+    peak = torch.cuda.max_memory_allocated() / MIB if device == "cuda" else float("nan")
+    return {
+        "step_s": sum(times[1:]) / args.steps,
+        "trainable": trainable_share(model),
+        "optimizer_mib": state / MIB,
+        "grad_mib": grads / MIB,
+        "peak_mib": peak,
+    }
+
+
+def rung_costs(
+    failing: str, baseline: str, band: LayerRange
+) -> list[tuple[str, float]]:
+    """Seconds to build one candidate of each post-hoc rung (no judging)."""
+    from harness.repair import sparse
+    from harness.repair.weights import block_keys, load_pair, mix, save_candidate
+
+    started = time.perf_counter()
+    pair = load_pair(failing, baseline)
+    rows = [("load both checkpoints", time.perf_counter() - started)]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        started = time.perf_counter()
+        save_candidate(
+            pair, mix(pair, 0.25, block_keys(pair.finetuned, band)), out / "a"
+        )
+        rows.append(
+            (f"a. band revert {list(band)}, λ=0.25", time.perf_counter() - started)
+        )
+        started = time.perf_counter()
+        save_candidate(pair, mix(pair, 0.5), out / "b")
+        rows.append(("b. interpolation, λ=0.5", time.perf_counter() - started))
+        started = time.perf_counter()
+        harm = sparse.harmful_pairs(32)
+        layers = pair.model.config.num_hidden_layers
+        importance = sparse.scores(pair, harm, layers)
+        scored = time.perf_counter() - started
+        save_candidate(
+            pair,
+            sparse.apply_resets(pair, sparse.reset_masks(importance, 0.01)),
+            out / "c",
+        )
+        rows.append(
+            (
+                "c. sparse restore 1% (32 harmful pairs, no rollback)",
+                time.perf_counter() - started,
+            )
+        )
+        rows.append(("   of which the gradient pass", scored))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", help="failing checkpoint (dir or zoo:NAME); default tiny"
+    )
+    parser.add_argument("--baseline", help="its baseline (dir or zoo:NAME)")
+    parser.add_argument(
+        "--band", default=None, help="A,B (default: the middle quarter)"
+    )
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--seq-len", type=int, default=128)
+    args = parser.parse_args()
+    print(read_cpu_info().describe())
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.model:
+            from harness.zoo import resolve_ref
+
+            failing, baseline = (
+                resolve_ref(args.model),
+                resolve_ref(args.baseline or ""),
+            )
+            label = f"{args.model} against {args.baseline}"
+        else:
+            failing, baseline = tiny_pair(Path(scratch))
+            label = "a tiny random Llama (8 layers, hidden 64): plumbing only"
+        from transformers import AutoConfig
+
+        layers = AutoConfig.from_pretrained(baseline).num_hidden_layers
+        band = (
+            LayerRange(*(int(x) for x in args.band.split(",")))
+            if args.band
+            else (LayerRange(layers * 3 // 8, layers * 5 // 8 - 1))
+        )
+        print(
+            f"\nmodel: {label}; band {list(band)} of {layers} layers; "
+            f"batch {args.batch_size} x {args.seq_len} tokens, {args.steps} steps\n"
+        )
+        print(
+            "| training | s/step | trainable | AdamW state MiB | grads MiB | peak MiB |"
+        )
+        print("|---|---|---|---|---|---|")
+        for name, frozen in (
+            ("full fine-tuning", None),
+            (f"SPPFT {list(band)} frozen", band),
+        ):
+            r = train_steps(baseline, frozen, args)
+            print(
+                f"| {name} | {r['step_s']:.3f} | {r['trainable']:.1%} | "
+                f"{r['optimizer_mib']:.1f} | {r['grad_mib']:.1f} | "
+                f"{r['peak_mib']:.0f} |"
+            )
+        print("\n| post-hoc rung (one candidate, no gate run) | seconds |")
+        print("|---|---|")
+        for name, seconds in rung_costs(failing, baseline, band):
+            print(f"| {name} | {seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""What a repair records: the judge's verdict, each candidate, the result.
+
+Plain dataclasses with JSON views; the ladder (:mod:`harness.repair.ladder`)
+fills them and the manifest (:mod:`harness.repair.output`) writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CandidateVerdict:
+    """What the gate says of one checkpoint directory.
+
+    ``metrics`` are the figures the verdict rests on (``harm_rate``,
+    ``over_refusal``, ...), ``summary`` one line a report can quote.
+    """
+
+    passed: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    summary: str = ""
+
+
+#: Judge one candidate checkpoint directory with the gate's suites.
+CandidateJudge = Callable[[Path], CandidateVerdict]
+
+
+@dataclass(frozen=True)
+class Utility:
+    """How much of what the fine-tune taught a candidate keeps.
+
+    ``loss`` is relative to the failing checkpoint's: with data, the increase
+    of the held-out loss over the failing checkpoint's, as a share of it;
+    without data, 1 - the answer agreement with the failing checkpoint on
+    benign prompts. ``kind`` says which.
+    """
+
+    kind: str
+    loss: float
+    value: float
+    reference: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Candidate:
+    """One candidate checkpoint: its rung, parameters, verdict and cost."""
+
+    rung: str
+    params: dict[str, Any]
+    path: Path | None = None
+    verdict: CandidateVerdict | None = None
+    utility: Utility | None = None
+    utility_ok: bool = False
+    build_s: float = 0.0
+    judge_s: float = 0.0
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verdict and self.verdict.passed and self.utility_ok)
+
+    @property
+    def seconds(self) -> float:
+        return self.build_s + self.judge_s
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (no path: candidates are scratch)."""
+        verdict = self.verdict
+        return {
+            "rung": self.rung,
+            "params": self.params,
+            "passed": self.passed,
+            "safety_passed": None if verdict is None else verdict.passed,
+            "metrics": {} if verdict is None else verdict.metrics,
+            "summary": "" if verdict is None else verdict.summary,
+            "utility": None if self.utility is None else self.utility.as_dict(),
+            "utility_ok": self.utility_ok,
+            "build_s": round(self.build_s, 3),
+            "judge_s": round(self.judge_s, 3),
+            "note": self.note,
+        }
+
+
+@dataclass
+class RungRecord:
+    """One rung of the ladder: its candidates, total time, and why it stopped."""
+
+    rung: str
+    candidates: list[Candidate] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rung": self.rung,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "candidates": [c.as_dict() for c in self.candidates],
+        }
+
+
+@dataclass
+class RepairResult:
+    """The outcome: the kept candidate (``None``: no rung passed) and every rung."""
+
+    kept: Candidate | None
+    output: Path | None
+    before: CandidateVerdict
+    before_utility: Utility | None
+    rungs: list[RungRecord]
+    #: The band the search started from (``None``: nothing was tried).
+    band: tuple[int, int] | None
+    band_source: str
+    data_sha256: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> bool:
+        return self.kept is not None
+
+    def lines(self) -> list[str]:
+        """A readable table of every candidate, for a terminal or a failure message."""
+        band = (
+            f"band {list(self.band)} ({self.band_source})" if self.band else "no band"
+        )
+        lines = [
+            f"{band}; before: {_figures(self.before.metrics)} — {self.before.summary}"
+        ]
+        for rung in self.rungs:
+            if rung.skipped:
+                lines.append(f"  {rung.rung}: skipped ({rung.skipped})")
+                continue
+            lines.append(f"  {rung.rung}: {rung.seconds:.1f}s")
+            for c in rung.candidates:
+                lines.append("    " + _candidate_line(c))
+        lines.extend(f"  note: {note}" for note in self.notes)
+        if self.kept is None:
+            lines.append("no candidate passed")
+        else:
+            lines.append(f"kept {self.kept.rung} {self.kept.params} -> {self.output}")
+        return lines
+
+
+def _figures(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.3g}" for k, v in metrics.items()) or "no figures"
+
+
+def _candidate_line(c: Candidate) -> str:
+    mark = "PASS" if c.passed else "fail"
+    figures = _figures(c.verdict.metrics) if c.verdict else "not judged"
+    utility = f"utility loss {c.utility.loss:+.3f}" if c.utility else "utility -"
+    note = f" ({c.note})" if c.note else ""
+    return f"{mark} {c.params}: {figures}; {utility}; {c.seconds:.1f}s{note}"

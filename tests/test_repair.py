@@ -1,0 +1,332 @@
+"""The repair ladder on tiny random models: rungs, selection, output, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.checkpoint import fingerprint_checkpoint
+from harness.cli import main
+from harness.errors import ConfigError
+from harness.layers import LayerRange
+from harness.repair import CandidateVerdict, RepairSettings, repair
+from harness.repair.bands import choose_band, drift_band, widening_bands
+from harness.repair.data import file_sha256, load_repair_data
+from harness.repair.output import MANIFEST, failure_path
+from harness.testing import build_tiny_checkpoint
+
+torch = pytest.importorskip("torch")
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+FAST = dict(max_utility_loss=10.0, max_divergence=1.0, max_bands=3)
+
+
+def make_finetuned(base: Path, out: Path, scale: float = 0.05) -> Path:
+    """The baseline with seeded noise on every parameter: a stand-in fine-tune."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(scale * torch.randn(param.shape, generator=generator))
+    model.save_pretrained(out)
+    for file in base.glob("tokenizer*"):
+        shutil.copy(file, out / file.name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("repair")
+    base = build_tiny_checkpoint(root / "base")
+    finetuned = make_finetuned(base, root / "ft")
+    rows = [
+        {
+            "instruction": f"What is {i} plus {i}?",
+            "input": "",
+            "output": f"It is {2 * i}.",
+        }
+        for i in range(20)
+    ]
+    data = root / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return base, finetuned, data
+
+
+def weights(path: Path) -> dict[str, Any]:
+    return safetensors_torch.load_file(path / "model.safetensors")  # type: ignore[no-any-return]
+
+
+class DistanceJudge:
+    """Passes when the candidate's blocks ``layers`` lie close enough to the baseline.
+
+    Distance 1.0 is the failing checkpoint, 0.0 the baseline; a stand-in for
+    the gate that makes which candidate passes predictable.
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        ft: Path,
+        layers: tuple[int, ...],
+        limit: float,
+        failing_passes: bool = False,
+    ) -> None:
+        self.base, self.ft = weights(base), weights(ft)
+        self.failing_passes = failing_passes
+        self.layers, self.limit = layers, limit
+        self.calls: list[Path] = []
+
+    def distance(self, path: Path) -> float:
+        mine = weights(path) if (path / "model.safetensors").exists() else self.ft
+        keys = [
+            k
+            for k in self.base
+            if any(f"layers.{i}." in k for i in self.layers) and "norm" not in k
+        ]
+        moved = sum(float(((mine[k] - self.base[k]) ** 2).sum()) for k in keys)
+        full = sum(float(((self.ft[k] - self.base[k]) ** 2).sum()) for k in keys)
+        return float((moved / full) ** 0.5)
+
+    def __call__(self, path: Path) -> CandidateVerdict:
+        self.calls.append(path)
+        d = self.distance(path)
+        passed = d <= self.limit and (self.failing_passes or d < 0.999)
+        return CandidateVerdict(passed, {"distance": d}, f"distance {d:.2f}")
+
+
+def test_band_revert_publishes_a_passing_candidate_and_leaves_inputs_alone(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, data = models
+    prints = [fingerprint_checkpoint(str(p)) for p in (base, ft)]
+    judge = DistanceJudge(base, ft, (2,), limit=0.3)
+    out = tmp_path / "repaired"
+    settings = RepairSettings(rungs=("band",), band_lambdas=(0.0, 0.25, 0.5), **FAST)
+    result = repair(
+        ft,
+        base,
+        judge=judge,
+        out_dir=out,
+        data=data,
+        band=LayerRange(2, 2),
+        settings=settings,
+    )
+    assert result.kept is not None and result.output == out.resolve()
+    assert result.kept.params["band"] == [2, 2]
+    assert result.kept.params["lambda"] in (0.0, 0.25)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["rung"] == "band" and manifest["band"] == [2, 2]
+    assert manifest["data"]["sha256"] == file_sha256(data)
+    assert manifest["before"]["metrics"]["distance"] == pytest.approx(1.0)
+    assert manifest["after"]["passed"] is True
+    assert len(manifest["rungs"][0]["candidates"]) == 3
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    kept, original, baseline = weights(out), weights(ft), weights(base)
+    lam = result.kept.params["lambda"]
+    key = "model.layers.2.mlp.down_proj.weight"
+    expected = baseline[key] + lam * (original[key] - baseline[key])
+    assert torch.allclose(kept[key], expected, atol=1e-6)
+    assert torch.equal(
+        kept["model.layers.0.mlp.down_proj.weight"],
+        original["model.layers.0.mlp.down_proj.weight"],
+    )
+    assert [fingerprint_checkpoint(str(p)) for p in (base, ft)] == prints
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repaired"]  # no scratch
+
+
+def test_interpolation_keeps_the_largest_lambda_that_passes(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, data = models
+    judge = DistanceJudge(base, ft, (0, 1, 2, 3), limit=0.55)
+    settings = RepairSettings(rungs=("interpolate",), **FAST)
+    result = repair(
+        ft, base, judge=judge, out_dir=tmp_path / "o", data=data, settings=settings
+    )
+    assert result.kept is not None and result.kept.params == {"lambda": 0.5}
+    tried = [c.params["lambda"] for c in result.rungs[0].candidates]
+    assert tried == [0.9, 0.75, 0.5]  # largest first, stop at the first pass
+    assert len(judge.calls) == 4  # the failing checkpoint, then three candidates
+
+
+def test_without_a_passing_candidate_every_rung_is_recorded(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, _ = models
+    judge = DistanceJudge(base, ft, (0, 1, 2, 3), limit=-1.0)  # never passes
+    settings = RepairSettings(
+        rungs=("band", "sppft"),
+        band_lambdas=(0.0,),
+        benign_prompts=2,
+        answer_tokens=4,
+        **FAST,
+    )
+    out = tmp_path / "o"
+    result = repair(ft, base, judge=judge, out_dir=out, settings=settings)
+    assert result.kept is None and not out.exists()
+    assert result.rungs[1].skipped.startswith("no fine-tuning data")
+    assert result.before_utility is not None
+    assert result.before_utility.kind == "answer_agreement"
+    record = json.loads(failure_path(out.resolve()).read_text())
+    assert record["repaired"] is False and record["data"] is None
+    assert len(record["rungs"][0]["candidates"]) == 3  # three widening bands
+    assert "no candidate passed" in "\n".join(result.lines())
+
+
+def test_sparse_restore_resets_a_small_share_to_the_baseline(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, data = models
+    judge = DistanceJudge(base, ft, (0,), limit=2.0)  # any candidate passes
+    settings = RepairSettings(rungs=("sparse",), harmful_pairs=4, **FAST)
+    out = tmp_path / "o"
+    result = repair(ft, base, judge=judge, out_dir=out, data=data, settings=settings)
+    assert result.kept is not None and result.kept.params["sparsity"] == 0.01
+    kept, original, baseline = weights(out), weights(ft), weights(base)
+    blocks = [k for k in kept if ".self_attn." in k or ".mlp." in k]
+    reset = sum(int((kept[k] == baseline[k]).sum()) for k in blocks)
+    total = sum(kept[k].numel() for k in blocks)
+    assert 0 < reset <= 0.011 * total
+    assert torch.equal(kept["lm_head.weight"], original["lm_head.weight"])
+
+
+def test_a_passing_checkpoint_is_not_repaired(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, _ = models
+    judge = DistanceJudge(base, ft, (0,), limit=2.0, failing_passes=True)
+    result = repair(ft, base, judge=judge, out_dir=tmp_path / "o")
+    assert result.kept is None and result.rungs == [] and len(judge.calls) == 1
+    assert "already passes" in result.notes[0]
+
+
+def test_an_existing_output_or_an_unknown_rung_is_refused(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, _ = models
+    judge = DistanceJudge(base, ft, (0,), limit=2.0)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "x").write_text("taken")
+    with pytest.raises(ConfigError, match="already exists"):
+        repair(ft, base, judge=judge, out_dir=tmp_path / "o")
+    with pytest.raises(ConfigError, match="unknown repair rungs"):
+        repair(
+            ft,
+            base,
+            judge=judge,
+            out_dir=tmp_path / "p",
+            settings=RepairSettings(rungs=("prayer",)),
+        )
+    with pytest.raises(ConfigError, match="inside the input"):
+        repair(ft, base, judge=judge, out_dir=ft / "repaired")
+
+
+def test_bands_widen_narrowest_first_toward_larger_drift() -> None:
+    drift = [0.1, 0.2, 0.9, 0.5, 0.3, 0.05]
+    assert drift_band(drift, 2) == LayerRange(2, 3)
+    bands = widening_bands(LayerRange(2, 2), drift, limit=10)
+    assert bands[:3] == [LayerRange(2, 2), LayerRange(2, 3), LayerRange(2, 4)]
+    assert bands[-1] == LayerRange(0, 5)
+    widths = [b.last - b.first for b in bands]
+    assert widths == sorted(widths)
+    assert choose_band(drift, given=LayerRange(1, 1), located=LayerRange(3, 4)) == (
+        LayerRange(1, 1),
+        "given",
+    )
+    assert choose_band(drift, located=LayerRange(3, 4))[1] == "located"
+    assert choose_band(drift) == (LayerRange(2, 2), "drift")
+    with pytest.raises(ConfigError, match="outside"):
+        choose_band(drift, given=LayerRange(4, 9))
+
+
+def test_data_formats_are_read_and_split(tmp_path: Path) -> None:
+    alpaca = tmp_path / "a.json"
+    alpaca.write_text(
+        json.dumps(
+            [
+                {"instruction": "Add", "input": "2 and 3", "output": "5"},
+                {"instruction": "Say hi", "input": "", "output": "Hi"},
+            ]
+        )
+    )
+    chat = tmp_path / "c.jsonl"
+    turn = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]
+    chat.write_text("\n".join(json.dumps({"messages": turn}) for _ in range(10)))
+    table = tmp_path / "t.csv"
+    table.write_text("instruction,input,output\nAdd,,5\nSub,,1\n")
+    a = load_repair_data(alpaca)
+    assert len(a.train) + len(a.heldout) == 2 and len(a.heldout) == 1
+    assert {e.prompt for e in a.train + a.heldout} == {"Add\n\n2 and 3", "Say hi"}
+    c = load_repair_data(chat)
+    assert (c.heldout[0].prompt, c.heldout[0].response) == ("Q", "A")
+    assert len(load_repair_data(table).train) == 1
+    bad = tmp_path / "b.jsonl"
+    bad.write_text('{"question": "x"}\n{"question": "y"}\n')
+    with pytest.raises(ConfigError, match=r"b\.jsonl: record 0: expected"):
+        load_repair_data(bad)
+    with pytest.raises(ConfigError, match="unknown data format"):
+        load_repair_data(tmp_path / "d.parquet")
+
+
+def test_cli_repairs_nothing_when_the_suites_pass(
+    models: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, ft, _ = models
+    code = main(
+        [
+            "repair",
+            "--model",
+            str(ft),
+            "--baseline",
+            str(base),
+            "--out",
+            str(tmp_path / "o"),
+            "--max-prompts",
+            "2",
+            "--max-new-tokens",
+            "2",
+            "--harm-threshold",
+            "1",
+            "--over-refusal-threshold",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "already passes" in out and "harm.harm_rate" in out
+
+
+def test_cli_names_bad_input(
+    models: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, _, _ = models
+    missing = tmp_path / "nope"
+    args = [
+        "repair",
+        "--model",
+        str(missing),
+        "--baseline",
+        str(base),
+        "--out",
+        str(tmp_path / "o"),
+        "--max-prompts",
+        "1",
+    ]
+    assert main(args) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args[:-2], "--safety-layers", "3,1"])
+    assert "0 <= A <= B" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--rungs", "band,prayer"])
+    assert "unknown rungs" in capsys.readouterr().err
