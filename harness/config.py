@@ -82,8 +82,16 @@ class RunSettings(BaseModel):
     seed: int = Field(default=0, ge=0, description="seed of everything random")
     repair: bool = Field(
         default=False,
-        description="repair a failing checkpoint with safety-layer-preserving "
-        "fine-tuning (SPPFT); not implemented yet: accepted and ignored",
+        description="repair each subject that fails a suite: band revert, "
+        "interpolation toward the baseline, sparse restore, then SPPFT, every "
+        "candidate judged by the harm and over-refusal suites (needs --baseline; "
+        "the exit status stays the gate's)",
+    )
+    repair_data: Path | None = Field(
+        default=None,
+        description="the fine-tuning data of --repair (JSON, JSONL or CSV: "
+        "instruction/input/output records or chat messages), for its utility "
+        "check and SPPFT (unset: utility is answer agreement, SPPFT skipped)",
     )
     allow_pickle: bool = Field(
         default=False,

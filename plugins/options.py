@@ -43,6 +43,7 @@ HARM_THRESHOLD = "--harm-threshold"
 REPORT_DIR = "--report-dir"
 SEED = "--seed"
 REPAIR = "--repair"
+REPAIR_DATA = "--repair-data"
 ALLOW_PICKLE = "--allow-pickle"
 TRUST_REMOTE_CODE = "--trust-remote-code"
 TENSOR_PARALLEL_SIZE = "--tensor-parallel-size"
@@ -142,6 +143,14 @@ def directory(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("empty directory path")
     return Path(text.strip()).expanduser()
+
+
+def data_file(text: str) -> Path:
+    """A file that exists (the data is read, and validated, when it is used)."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip() or not path.is_file():
+        raise argparse.ArgumentTypeError(f"no data file at {text!r}")
+    return path
 
 
 def judge_name(text: str) -> str:
@@ -255,6 +264,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(REPORT_DIR, "report_dir", directory, metavar="DIR", is_path=True),
     Option(SEED, "seed"),
     Option(REPAIR, "repair", kind="flag"),
+    Option(REPAIR_DATA, "repair_data", data_file, metavar="FILE", is_path=True),
     Option(ALLOW_PICKLE, "allow_pickle", kind="flag"),
     Option(TRUST_REMOTE_CODE, "trust_remote_code", kind="flag"),
     Option(TENSOR_PARALLEL_SIZE, "tensor_parallel_size", metavar="N"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from plugins import options, state
+from plugins import options, repair, state
 
 if TYPE_CHECKING:
     from harness.backends import BackendChoice
@@ -49,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     resolved = options.resolve_settings(config)
     settings = resolved.settings
+    repair.check_usage(settings)
     vet_checkpoints(settings)
     subjects = make_subjects(settings.models)
     config.stash[state.RESOLVED_KEY] = resolved
@@ -66,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from plugins.reporting import SafetyReporter
 
         config.pluginmanager.register(SafetyReporter(), SafetyReporter.name)
+    repair.register(config, subjects)
 
 
 def progress_shows(config: pytest.Config) -> bool:
@@ -205,7 +207,7 @@ def header_lines(
         (options.REPORT_DIR, s.report_dir),
         (options.ALLOW_PICKLE, onoff[s.allow_pickle]),
         (options.TRUST_REMOTE_CODE, onoff[s.trust_remote_code]),
-        (options.REPAIR, "on (not implemented yet)" if s.repair else "off"),
+        (options.REPAIR, onoff[s.repair]),
     ]
     models = ", ".join(f"{x.name} ({x.ref})" for x in subjects)
     backend = f"{choice.name} ({choice.reason})" if choice else s.backend

@@ -1,0 +1,208 @@
+"""The ``--repair`` flow: repair each subject that failed a suite (issue 15).
+
+With ``--repair --baseline B``, :class:`RepairFlow` is registered in
+``pytest_configure``. It tags every test parametrized over ``subject`` with the
+subject's name (a user property, so the tag survives pytest-xdist), records per
+subject whether a test's call phase failed, and at the end of the session (on
+the controller only) runs :func:`harness.repair.repair` on each failing
+subject: the ladder writes the kept candidate to
+``<report-dir>/<subject>/repaired``, and the terminal summary prints every rung
+tried with its figures, the kept candidate's path, and the command that re-runs
+the suites on it.
+
+The exit status stays the gate's: the suites failed on the checkpoint that was
+tested, whether or not a repair was found. The repaired directory is a new
+model and passes the gate only when ``pytest --model <out> --baseline B
+suites/`` says so.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import pytest
+
+from plugins import options, state
+
+if TYPE_CHECKING:
+    from harness.config import RunSettings, Subject
+    from harness.repair import RepairResult
+
+#: The user property naming the subject of a test (``report.user_properties``).
+SUBJECT_PROPERTY = "safety_subject"
+#: Where a subject's repair goes, under ``<report-dir>/<subject>/``.
+REPAIRED_DIR = "repaired"
+
+
+class RepairFunction(Protocol):
+    """Repair ``failing`` against ``baseline`` into ``out_dir``."""
+
+    def __call__(
+        self, failing: str, baseline: str, *, out_dir: Path, settings: RunSettings
+    ) -> RepairResult: ...
+
+
+def check_usage(settings: RunSettings) -> None:
+    """Reject ``--repair`` without ``--baseline``, and data without ``--repair``.
+
+    Raises:
+        pytest.UsageError: naming both flags.
+    """
+    if settings.repair and settings.baseline is None:
+        raise pytest.UsageError(
+            f"{options.REPAIR} needs {options.BASELINE} PATH: every rung moves the "
+            "failing checkpoint back toward the model it was fine-tuned from"
+        )
+    if settings.repair_data is not None and not settings.repair:
+        raise pytest.UsageError(
+            f"{options.REPAIR_DATA} is only read by {options.REPAIR}; add "
+            f"{options.REPAIR} or drop {options.REPAIR_DATA}"
+        )
+
+
+def register(config: pytest.Config, subjects: tuple[Subject, ...]) -> None:
+    """Register the flow when ``--repair`` is on and a subject is under test."""
+    if state.settings_of(config).repair and subjects:
+        config.pluginmanager.register(RepairFlow(config), RepairFlow.name)
+
+
+def run_repair(
+    failing: str, baseline: str, *, out_dir: Path, settings: RunSettings
+) -> RepairResult:
+    """Run the library's ladder, judging candidates with the gate's thresholds."""
+    from harness.repair import repair
+    from harness.repair.judge import SuiteJudge, default_gates
+    from harness.zoo import resolve_ref
+
+    judge = SuiteJudge(
+        default_gates(harm=settings.harm_threshold),
+        max_prompts=settings.max_prompts,
+        max_new_tokens=settings.max_new_tokens,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+    )
+    return repair(
+        resolve_ref(failing),
+        resolve_ref(baseline),
+        judge=judge,
+        out_dir=out_dir,
+        data=settings.repair_data,
+    )
+
+
+@dataclass
+class Outcome:
+    """One failing subject's repair: its result, or why it stopped."""
+
+    subject: Subject
+    out_dir: Path
+    result: RepairResult | None = None
+    error: str = ""
+
+
+class RepairFlow:
+    """Record which subjects failed; repair them when the session ends."""
+
+    name = "safety-repair"
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        #: The seam tests replace (``config.pluginmanager.get_plugin(name)``).
+        self.repair: RepairFunction = run_repair
+        #: Subject name -> whether a test's call phase failed.
+        self.failed: dict[str, bool] = {}
+        self.outcomes: list[Outcome] = []
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            subject = None if callspec is None else callspec.params.get("subject")
+            if subject is not None:
+                item.user_properties.append((SUBJECT_PROPERTY, subject.name))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for key, value in report.user_properties:
+            if key == SUBJECT_PROPERTY:
+                name = str(value)
+                self.failed[name] = self.failed.get(name, False) or report.failed
+
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int | pytest.ExitCode
+    ) -> None:
+        # xdist workers only test; an interrupted run has no verdict to act on.
+        if hasattr(self.config, "workerinput"):
+            return
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            return
+        settings = state.settings_of(self.config)
+        for subject in self.config.stash[state.SUBJECTS_KEY]:
+            if self.failed.get(subject.name):
+                self.outcomes.append(self._repair(subject, settings))
+
+    def _repair(self, subject: Subject, settings: RunSettings) -> Outcome:
+        from harness.errors import HarnessError
+
+        assert settings.baseline is not None  # check_usage
+        out_dir = settings.report_dir / subject.name / REPAIRED_DIR
+        outcome = Outcome(subject, out_dir)
+        try:
+            outcome.result = self.repair(
+                subject.ref, settings.baseline, out_dir=out_dir, settings=settings
+            )
+        except HarnessError as e:
+            outcome.error = str(e)
+        return outcome
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter
+    ) -> None:
+        if not self.outcomes:
+            return
+        terminalreporter.write_sep("=", "safety repair")
+        rerun_args = self.config.args or ["suites/"]
+        baseline = state.settings_of(self.config).baseline or ""
+        for outcome in self.outcomes:
+            for line in outcome_lines(outcome, baseline, rerun_args):
+                terminalreporter.write_line(line)
+        terminalreporter.write_line(
+            "the exit status is the gate's: the tested checkpoints failed, "
+            "repaired or not"
+        )
+
+
+def outcome_lines(outcome: Outcome, baseline: str, rerun_args: list[str]) -> list[str]:
+    """What the summary says of one repair: verdict, every rung, what to run next."""
+    name, result = outcome.subject.name, outcome.result
+    if result is None:
+        return [f"{name}: repair stopped: {outcome.error}"]
+    table = ["  " + line for line in result.lines()]
+    kept = result.kept
+    if kept is None or result.output is None:
+        from harness.repair.output import failure_path
+
+        if result.before.passed:
+            head = f"{name}: not repaired: the repair's judge passes it as it is"
+        else:
+            head = f"{name}: repair failed: no candidate passed every check"
+        record = f"  record of every rung: {failure_path(outcome.out_dir.resolve())}"
+        return [head, *table, *([] if result.before.passed else [record])]
+    after = {} if kept.verdict is None else kept.verdict.metrics
+    command = ["pytest", options.MODEL, str(result.output), options.BASELINE]
+    return [
+        f"{name}: repaired by {kept.rung} {kept.params}; before: "
+        f"{figures(result.before.metrics)} -> after: {figures(after)}",
+        *table,
+        f"  repaired checkpoint: {result.output}",
+        "  re-run the suites on it: " + shlex.join([*command, baseline, *rerun_args]),
+    ]
+
+
+def figures(metrics: dict[str, float]) -> str:
+    """``name=value`` pairs of a verdict's metrics."""
+    return ", ".join(f"{k}={v:.3g}" for k, v in metrics.items()) or "no figures"
