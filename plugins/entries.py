@@ -56,6 +56,7 @@ def prompt_entry(
         "ref": subject.ref,
         "suite": gate.suite,
         "measures": gate.rate_name,
+        "counted": counted,
         "rate_key": rate_key,
         "summary": _cell(gate.count, gate.n, gate.undetermined),
         "categories": _categories(evaluation, counted),

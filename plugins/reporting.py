@@ -116,14 +116,12 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
         collapse_padding=True,
     )
     table.add_column("suite / category")
-    table.add_column("measures")
-    for column in ("count", "undet.", "rate", "95% CI", "limit", "vs baseline"):
+    for column in ("count", "undet.", "rate", "95% CI", "limit", "Δ base", "result"):
         table.add_column(column, justify="right")
-    table.add_column("result", justify="right")
     for entry in entries:
         table.add_row(*_suite_row(entry), style="bold")
         for name, cell in entry.get("categories", {}).items():
-            table.add_row(*_row(name, "", cell), style="dim")
+            table.add_row(*_row(name, cell), style="dim")
         table.add_section()
     notes = [
         f"{e['suite']}: judges disagree on {d['count']}/{d['n']} "
@@ -144,18 +142,17 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
 
 def _suite_row(entry: dict[str, Any]) -> list[str]:
     if entry["kind"] == "layers":
-        return [entry["suite"], "drift", "", "", "", "", "", "", _result(entry)]
-    cells = _row(entry["suite"], entry["measures"], entry["summary"])
+        return [f"{entry['suite']} (drift)", "", "", "", "", "", "", _result(entry)]
+    cells = _row(f"{entry['suite']} ({entry['counted']})", entry["summary"])
     threshold = entry.get("threshold")
     limit = "–" if threshold is None else f"{threshold:.1%}"
     return [*cells, limit, _versus(entry), _result(entry)]
 
 
-def _row(label: str, measures: str, cell: dict[str, Any]) -> list[str]:
+def _row(label: str, cell: dict[str, Any]) -> list[str]:
     low, high = cell["ci95_low"], cell["ci95_high"]
     return [
         label,
-        measures,
         f"{cell['count']}/{cell['n']}",
         str(cell["undetermined"]),
         f"{cell['rate']:.1%}",
@@ -168,7 +165,7 @@ def _versus(entry: dict[str, Any]) -> str:
     counted = next(iter(paired.values()), None)
     if counted is None:
         return ""
-    return f"{counted['delta']:+.1%} (p {counted['p_value']:.2g})"
+    return f"{counted['delta']:+.1%} p={counted['p_value']:.2g}"
 
 
 def _result(entry: dict[str, Any]) -> str:
