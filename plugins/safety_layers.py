@@ -16,6 +16,7 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.config import RunSettings, Subject
+    from harness.drift import GapCurve
     from harness.drift.states import QueryStates
     from harness.localization.profile import SafetyLayerProfile
     from harness.localization.regression import Comparison, SafetyLayerPolicy
@@ -87,7 +88,7 @@ def run_safety_layers(
     bands = compare_profiles(profile, base_profile, policy)
     band = baseline_band(base_profile)
     try:
-        drift = measure_drift(runner, baseline, band)
+        drift = measure_drift(runner, baseline, (profile, base_profile))
     except HarnessError as e:
         error = e
     else:
@@ -106,37 +107,51 @@ def baseline_band(profile: SafetyLayerProfile) -> tuple[int, int] | None:
 
 
 def measure_drift(
-    runner: SuiteRunner, baseline: Subject, band: tuple[int, int] | None
+    runner: SuiteRunner,
+    baseline: Subject,
+    profiles: tuple[SafetyLayerProfile, SafetyLayerProfile],
 ) -> dict[str, Any]:
-    """Weight drift, representation drift and the gap-curve comparison."""
+    """Weight drift, representation drift and the gap-curve comparison.
+
+    ``profiles`` (subject's, baseline's) hold the gap curves and their noise
+    floors already; the states are read again for the paired cosine.
+    """
     from harness.drift import (
         compare_gap_curves,
-        gap_curve,
         representation_drift,
         weight_drift_between,
     )
-    from harness.localization.gap import GapRule
     from plugins.fixtures import checkpoint_dir
 
     settings = runner.settings
     subject_dir = checkpoint_dir(runner.subject.ref)
     baseline_dir = checkpoint_dir(baseline.ref)
     weights = weight_drift_between(subject_dir, baseline_dir)
-    ours, theirs = (
-        _states(settings, subject_dir),
-        _baseline_states(settings, baseline_dir),
-    )
-    rule, seed = GapRule(), settings.seed
+    ours = _states(settings, subject_dir)
+    theirs = _baseline_states(settings, baseline_dir)
     return {
         "weights": weights,
         "representation": representation_drift(
             ours.normal, ours.malicious, theirs.normal, theirs.malicious
         ),
         "gap": compare_gap_curves(
-            gap_curve(ours.normal, ours.malicious, rule, seed=seed),
-            gap_curve(theirs.normal, theirs.malicious, rule, seed=seed),
+            _gap(profiles[0], ours, settings.seed),
+            _gap(profiles[1], theirs, settings.seed),
         ),
     }
+
+
+def _gap(profile: SafetyLayerProfile, states: QueryStates, seed: int) -> GapCurve:
+    """The profile's exact gap curve, else one computed from ``states``."""
+    from harness.drift import GapCurve, gap_curve
+    from harness.localization.gap import GapRule
+
+    existence = profile.existence
+    if existence.mode == "exact":
+        return GapCurve(
+            gap_deg=existence.gap_deg, noise_floor_deg=existence.noise_floor_deg
+        )
+    return gap_curve(states.normal, states.malicious, GapRule(), seed=seed)
 
 
 def _states(settings: RunSettings, model_dir: str) -> QueryStates:
