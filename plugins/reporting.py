@@ -116,7 +116,8 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
         collapse_padding=True,
     )
     table.add_column("suite / category")
-    for column in ("count", "undet.", "rate", "95% CI", "limit", "Δ base", "result"):
+    table.columns[0].no_wrap = True
+    for column in ("count", "undet.", "rate", "95% CI", "limit", "result"):
         table.add_column(column, justify="right")
     for entry in entries:
         table.add_row(*_suite_row(entry), style="bold")
@@ -132,6 +133,7 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
     notes += [
         f"{e['suite']}: {_drift_note(e)}" for e in entries if e["kind"] == "layers"
     ]
+    notes += [f"{e['suite']}: {v}" for e in entries if (v := _versus(e))]
     reports = [str(e["report"]) for e in entries if e.get("report")]
     if reports:
         notes.append("report: " + ", ".join(reports))
@@ -142,11 +144,11 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
 
 def _suite_row(entry: dict[str, Any]) -> list[str]:
     if entry["kind"] == "layers":
-        return [f"{entry['suite']} (drift)", "", "", "", "", "", "", _result(entry)]
+        return [f"{entry['suite']} (drift)", "", "", "", "", "", _result(entry)]
     cells = _row(f"{entry['suite']} ({entry['counted']})", entry["summary"])
     threshold = entry.get("threshold")
     limit = "–" if threshold is None else f"{threshold:.1%}"
-    return [*cells, limit, _versus(entry), _result(entry)]
+    return [*cells, limit, _result(entry)]
 
 
 def _row(label: str, cell: dict[str, Any]) -> list[str]:
@@ -161,11 +163,11 @@ def _row(label: str, cell: dict[str, Any]) -> list[str]:
 
 
 def _versus(entry: dict[str, Any]) -> str:
-    paired = entry.get("paired", {})
-    counted = next(iter(paired.values()), None)
-    if counted is None:
-        return ""
-    return f"{counted['delta']:+.1%} p={counted['p_value']:.2g}"
+    changes = [
+        f"{verdict} {c['delta']:+.1%} (McNemar p={c['p_value']:.2g})"
+        for verdict, c in entry.get("paired", {}).items()
+    ]
+    return "against the baseline: " + ", ".join(changes) if changes else ""
 
 
 def _result(entry: dict[str, Any]) -> str:

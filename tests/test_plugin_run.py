@@ -155,7 +155,7 @@ def test_summary_table_per_subject(project: pytest.Pytester) -> None:
         [
             "*= safety summary =*",
             "safety · good · by suite and category",
-            "*suite / category*count*undet.*rate*95% CI*limit*Δ base*result",
+            "*suite / category*count*undet.*rate*95% CI*limit*result",
             "*harm (complied)*0/12*0*0.0%*0.0–24.2%*10.0%*PASS",
             " cyber*0/3*0*0.0%*0.0–56.1%",
             "report: reports/good/harm.json",
