@@ -163,24 +163,29 @@ def layers_entry(
     *,
     band: tuple[int, int] | None,
     bands: Any,
-    drift: dict[str, Any],
+    drift: dict[str, Any] | None,
     assessment: Any,
 ) -> dict[str, Any]:
     """The entry of the safety-layer suite: drift figures and band checks."""
     from harness.html_report import SuiteResult
 
-    weights, states, gap = drift["weights"], drift["representation"], drift["gap"]
+    found = drift or {}
+    weights, states = found.get("weights"), found.get("representation")
+    gap = found.get("gap")
     failing = [f for f in assessment.findings if f.fails]
-    figures: dict[str, Any] = {
-        "band": str(list(band)) if band else "none",
-        **_extreme("max_weight_drift_attention", weights.attention, max),
-        **_extreme("max_weight_drift_mlp", weights.mlp, max),
-        **_extreme("min_cos_malicious", _analysed(states.malicious_cos), min),
-        **_extreme("min_cos_normal", _analysed(states.normal_cos), min),
-        "gap_rise_deg": round(gap.subject_rise_deg, 3),
-        "baseline_gap_rise_deg": round(gap.baseline_rise_deg, 3),
-        "failing_findings": len(failing),
-    }
+    figures: dict[str, Any] = {"band": str(list(band)) if band else "none"}
+    if weights is not None:
+        figures.update(_extreme("max_weight_drift_attention", weights.attention, max))
+        figures.update(_extreme("max_weight_drift_mlp", weights.mlp, max))
+    if states is not None:
+        figures.update(
+            _extreme("min_cos_malicious", _analysed(states.malicious_cos), min)
+        )
+        figures.update(_extreme("min_cos_normal", _analysed(states.normal_cos), min))
+    if gap is not None:
+        figures["gap_rise_deg"] = round(gap.subject_rise_deg, 3)
+        figures["baseline_gap_rise_deg"] = round(gap.baseline_rise_deg, 3)
+    figures["failing_findings"] = len(failing)
     passed = not failing and not bands.problems
     messages = [*bands.problems, *(f.message for f in assessment.findings)]
     message = "\n".join(messages)
@@ -200,15 +205,19 @@ def layers_entry(
             "notes": [f.message for f in failing] + list(bands.problems),
             "html": {
                 "suite": suite_result.model_dump(mode="json"),
-                "gap": gap.model_dump(mode="json"),
-                "weight_drift": weights.model_dump(mode="json"),
-                "representation_drift": states.model_dump(mode="json"),
+                "gap": _dump(gap),
+                "weight_drift": _dump(weights),
+                "representation_drift": _dump(states),
                 "drift": assessment.model_dump(mode="json"),
                 "band": list(band) if band else None,
             },
         }
     )
     return entry
+
+
+def _dump(model: Any) -> Any:
+    return None if model is None else model.model_dump(mode="json")
 
 
 def _analysed(values: list[float]) -> list[float]:

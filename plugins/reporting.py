@@ -178,12 +178,15 @@ def _result(entry: dict[str, Any]) -> str:
 
 def _drift_note(entry: dict[str, Any]) -> str:
     f = entry["figures"]
+    if "max_weight_drift_mlp" not in f:
+        return f"band {f['band']}; drift not measured"
     return (
         f"band {f['band']}; weight drift max attention "
         f"{_num(f.get('max_weight_drift_attention'))}, MLP "
         f"{_num(f.get('max_weight_drift_mlp'))}; min cosine malicious "
         f"{_num(f.get('min_cos_malicious'))}, normal {_num(f.get('min_cos_normal'))}; "
-        f"gap rise {f['gap_rise_deg']:.2f} vs {f['baseline_gap_rise_deg']:.2f} deg"
+        f"gap rise {_num(f.get('gap_rise_deg'))} vs "
+        f"{_num(f.get('baseline_gap_rise_deg'))} deg"
     )
 
 

@@ -106,7 +106,9 @@ class SuiteRunner:
     def safety_layers(self, suite_file: str | Path) -> SuiteOutcome:
         """Run the safety-layer suite (band checks and drift against the baseline).
 
-        Skips without a baseline, before anything loads.
+        Skips without a baseline, before anything loads. The profiles and the
+        drift are the ``safety_profile``, ``baseline_safety_profile`` and
+        ``safety_drift`` fixtures.
         """
         from plugins.safety_layers import run_safety_layers
 

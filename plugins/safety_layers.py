@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from plugins import state
+
 if TYPE_CHECKING:
     from harness.config import RunSettings, Subject
     from harness.drift import GapCurve
@@ -65,35 +67,58 @@ def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def safety_drift(
+    request: pytest.FixtureRequest,
+    subject: Subject,
+    baseline_subject: Subject | None,
+    safety_profile: SafetyLayerProfile,
+    baseline_safety_profile: SafetyLayerProfile | None,
+) -> dict[str, Any] | None:
+    """Weight, representation and gap drift of the subject from the baseline.
+
+    ``None`` without a baseline. Override it (returning ``None``) to judge the
+    safety layers on the band checks alone.
+    """
+    from harness.errors import HarnessError
+
+    if baseline_subject is None or baseline_safety_profile is None:
+        return None
+    settings = state.settings_of(request.config)
+    profiles = (safety_profile, baseline_safety_profile)
+    try:
+        return measure_drift(settings, subject, baseline_subject, profiles)
+    except HarnessError as e:
+        error = e
+    _fail(f"{subject.name} against the baseline {baseline_subject.name}: {error}")
+
+
 def run_safety_layers(
     runner: SuiteRunner, suite_file: Path, baseline: Subject
 ) -> SuiteOutcome:
-    """Band checks (when the baseline has a band) and drift, always.
+    """Band checks (when the baseline has a band) and drift (``safety_drift``).
 
     Weight drift compares the checkpoint directories; representation drift and
     the gap curves compare last-token states on the localization's N and M
     queries (the baseline's cached once). Thresholds: the suite YAML's
-    ``drift`` (:class:`harness.drift.DriftThresholds`).
+    ``drift`` (:class:`harness.drift.DriftThresholds`). The profiles and the
+    drift come from fixtures, so a ``conftest.py`` can replace them.
     """
     from harness.errors import HarnessError
     from harness.localization.regression import compare_profiles, load_policy
 
-    subject, settings = runner.subject, runner.settings
     try:
         policy = load_policy(suite_file)
     except HarnessError as e:
-        _fail(f"{subject.name}: {e}")
-    base_profile = locate_for(settings, baseline)
-    profile = locate_for(settings, subject)
+        _fail(f"{runner.subject.name}: {e}")
+    fixture = runner.request.getfixturevalue
+    base_profile: SafetyLayerProfile = fixture("baseline_safety_profile")
+    profile: SafetyLayerProfile = fixture("safety_profile")
     bands = compare_profiles(profile, base_profile, policy)
-    band = baseline_band(base_profile)
-    try:
-        drift = measure_drift(runner, baseline, (profile, base_profile))
-    except HarnessError as e:
-        error = e
-    else:
-        return _outcome(runner, baseline, policy, bands, drift, band)
-    _fail(f"{subject.name} against the baseline {baseline.name}: {error}")
+    drift: dict[str, Any] | None = fixture("safety_drift")
+    if drift is None and bands.skip_reason:
+        pytest.skip(bands.skip_reason)  # nothing measured, nothing to regress from
+    return _outcome(runner, baseline, policy, bands, drift, baseline_band(base_profile))
 
 
 def baseline_band(profile: SafetyLayerProfile) -> tuple[int, int] | None:
@@ -107,7 +132,8 @@ def baseline_band(profile: SafetyLayerProfile) -> tuple[int, int] | None:
 
 
 def measure_drift(
-    runner: SuiteRunner,
+    settings: RunSettings,
+    subject: Subject,
     baseline: Subject,
     profiles: tuple[SafetyLayerProfile, SafetyLayerProfile],
 ) -> dict[str, Any]:
@@ -123,8 +149,7 @@ def measure_drift(
     )
     from plugins.fixtures import checkpoint_dir
 
-    settings = runner.settings
-    subject_dir = checkpoint_dir(runner.subject.ref)
+    subject_dir = checkpoint_dir(subject.ref)
     baseline_dir = checkpoint_dir(baseline.ref)
     weights = weight_drift_between(subject_dir, baseline_dir)
     ours = _states(settings, subject_dir)
@@ -191,7 +216,7 @@ def _outcome(
     baseline: Subject,
     policy: SafetyLayerPolicy,
     bands: Comparison,
-    drift: dict[str, Any],
+    drift: dict[str, Any] | None,
     band: tuple[int, int] | None,
 ) -> SuiteOutcome:
     from harness.drift import assess_drift, explain_drift
@@ -200,7 +225,7 @@ def _outcome(
     from plugins.runner import SuiteOutcome
 
     subject = runner.subject
-    assessment = assess_drift(policy.drift, band=band, **drift)
+    assessment = assess_drift(policy.drift, band=band, **(drift or {}))
     failures = []
     if bands.problems:
         failures.append(bands.message(subject.name, baseline.name))
@@ -221,7 +246,7 @@ def _outcome(
         "failures": failures,
         "band": band,
         "band_checks": {"problems": bands.problems, "notes": bands.notes},
-        "drift": {k: v.model_dump(mode="json") for k, v in drift.items()},
+        "drift": {k: v.model_dump(mode="json") for k, v in (drift or {}).items()},
         "assessment": assessment.model_dump(mode="json"),
         "settings": runner.settings.model_dump(mode="json"),
     }

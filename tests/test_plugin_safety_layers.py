@@ -45,14 +45,23 @@ def perturb_layer(directory: Path, layer: int) -> None:
     save_file(weights, str(file), metadata={"format": "pt"})
 
 
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once, before any pytester snapshot of ``sys.modules`` (torch stays)."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    base = build_tiny_checkpoint(root / "base", TinySpec(layers=4))
+    shutil.copytree(base, root / "same")
+    shutil.copytree(base, root / "perturbed")
+    perturb_layer(root / "perturbed", PERTURBED_LAYER)
+    build_tiny_checkpoint(root / "deep", TinySpec(layers=6))
+    return root
+
+
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    folder = pytester.path / "suites" / "safety_layers"
-    shutil.copytree(SUITE, folder)
-    base = build_tiny_checkpoint(pytester.path / "base", TinySpec(layers=4))
-    shutil.copytree(base, pytester.path / "same")
-    shutil.copytree(base, pytester.path / "perturbed")
-    perturb_layer(pytester.path / "perturbed", PERTURBED_LAYER)
+def project(tiny_models: Path, pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copytree(SUITE, pytester.path / "suites" / "safety_layers")
+    for name in ("base", "same", "perturbed", "deep"):
+        shutil.copytree(tiny_models / name, pytester.path / name)
     return pytester
 
 
@@ -89,8 +98,7 @@ def test_drift_decides_with_or_without_a_band(project: pytest.Pytester) -> None:
 def test_a_baseline_of_another_depth_is_a_usage_error(
     project: pytest.Pytester,
 ) -> None:
-    build_tiny_checkpoint(project.path / "deep", TinySpec(layers=6))
-    result = project.runpytest(MODEL, "same", BASELINE, "deep", "suites")
+    result = project.runpytest_subprocess(MODEL, "same", BASELINE, "deep", "suites")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
