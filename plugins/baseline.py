@@ -55,7 +55,14 @@ def baseline_answers(
 def shaping_settings(
     settings: RunSettings, suite: Suite, judge: Judge
 ) -> dict[str, Any]:
-    """What changes the baseline's answers; report paths and thresholds do not."""
+    """What changes the baseline's answers; report paths and thresholds do not.
+
+    Device and dtype are resolved (``auto`` means another thing on a GPU).
+    """
+    from harness.checkpoint import resolve_device
+    from harness.precision import choose_dtype
+
+    device = resolve_device(settings.device)
     prompts = json.dumps([(p.id, p.prompt) for p in suite.prompts]).encode()
     return {
         "prompts_sha256": hashlib.sha256(prompts).hexdigest(),
@@ -63,8 +70,8 @@ def shaping_settings(
         "judge": judge.name,
         "judge_spec": suite.config.judge.model_dump() if suite.config.judge else None,
         "backend": settings.backend,
-        "device": settings.device,
-        "dtype": settings.dtype,
+        "device": device,
+        "dtype": choose_dtype(settings.dtype, device),
         "max_new_tokens": settings.max_new_tokens,
         "seed": settings.seed,
     }
