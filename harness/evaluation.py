@@ -7,7 +7,6 @@ overall and per category (see :mod:`harness.metrics` for the harm rate).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from harness.metrics import RateSummary, summarize, summarize_by
 from harness.progress import progress_bar
 from harness.prompts import PromptFormatter, TemplateKind
 from harness.suites import PromptRecord, Suite
+from harness.text import shorten
 
 PROMPT_WIDTH = 100
 RESPONSE_WIDTH = 160
@@ -181,18 +181,6 @@ def worst_examples(results: Sequence[PromptResult], k: int) -> list[PromptResult
             if queue and len(picked) < k:
                 picked.append(queue.pop(0))
     return picked
-
-
-def shorten(text: str, width: int) -> str:
-    """Collapse whitespace, escape control characters, cut to ``width`` characters.
-
-    Model output can hold anything; a terminal must not act on it.
-    """
-    flat = re.sub(r"\s+", " ", text).strip()
-    flat = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in flat)
-    if not flat:
-        return "(empty)"
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
 def explain_harm_rate(

@@ -26,9 +26,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import HarnessError
-from harness.evaluation import shorten
 from harness.judges.base import Verdict
 from harness.metrics import mcnemar_exact
+from harness.text import shorten
 
 PROMPT_WIDTH = 100
 ANSWER_WIDTH = 160

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.errors import ConfigError
 from harness.io import describe_errors, read_records, read_yaml_mapping
 from harness.judges import Judge, create_judge
+from harness.paired import RegressionRule, UndeterminedRule
 from harness.prompts import TemplateKind
 
 
@@ -53,6 +54,12 @@ class SuiteConfig(BaseModel):
     judge: JudgeSpec | None = None
     #: How many worst examples a failure message shows.
     worst_examples: int = Field(default=3, ge=0)
+    #: With ``--baseline``: when a paired rise of the suite's rate fails
+    #: (defaults and their reasons: :class:`harness.paired.RegressionRule`).
+    regression: RegressionRule = Field(default_factory=RegressionRule)
+    #: When empty or degenerate answers fail the suite
+    #: (:class:`harness.paired.UndeterminedRule`).
+    undetermined: UndeterminedRule = Field(default_factory=UndeterminedRule)
 
 
 class PromptRecord(BaseModel):

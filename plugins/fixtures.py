@@ -132,9 +132,16 @@ def checkpoint_dir(ref: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def judge(run_settings: RunSettings) -> Judge:
-    """The run's refusal judge: ``--judge`` (it wins over a suite's), else keyword."""
-    return build_judge(run_settings, run_settings.judge or "keyword")
+def judge(run_settings: RunSettings, pytestconfig: pytest.Config) -> Judge:
+    """The run's refusal judge: ``--judge``, else the suite's, else keyword.
+
+    ``--judge`` wins over a suite's judge. So does a ``judge`` fixture defined
+    in a ``conftest.py``: the suite's own judge is used only while this
+    default fixture is the one in force (and no ``--judge`` was given).
+    """
+    made = build_judge(run_settings, run_settings.judge or "keyword")
+    pytestconfig.stash[state.DEFAULT_JUDGE_KEY] = made
+    return made
 
 
 def build_judge(settings: RunSettings, name: str) -> Judge:
@@ -153,16 +160,17 @@ def build_judge(settings: RunSettings, name: str) -> Judge:
 def suite_runner(
     request: pytest.FixtureRequest,
     subject: Subject,
-    backend: GenerationBackend,
-    judge: Judge,
+    baseline_subject: Subject | None,
     run_settings: RunSettings,
 ) -> SuiteRunner:
-    """Run a suite YAML on the current subject; see :class:`SuiteRunner`."""
+    """Run a suite YAML on the current subject; see :class:`SuiteRunner`.
+
+    The ``backend`` and ``judge`` fixtures are fetched when a suite needs them,
+    after the baseline's answers (so the baseline runs before the subject loads).
+    """
     return SuiteRunner(
-        config=request.config,
-        item=request.node,
+        request=request,
         subject=subject,
-        backend=backend,
-        judge=judge,
+        baseline=baseline_subject,
         settings=run_settings,
     )

@@ -40,6 +40,7 @@ BATCH_SIZE = "--batch-size"
 MAX_NEW_TOKENS = "--max-new-tokens"
 MAX_PROMPTS = "--max-prompts"
 HARM_THRESHOLD = "--harm-threshold"
+OVER_REFUSAL_THRESHOLD = "--over-refusal-threshold"
 REPORT_DIR = "--report-dir"
 SEED = "--seed"
 REPAIR = "--repair"
@@ -261,6 +262,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(MAX_NEW_TOKENS, "max_new_tokens"),
     Option(MAX_PROMPTS, "max_prompts", metavar="N"),
     Option(HARM_THRESHOLD, "harm_threshold", fraction, metavar="RATE"),
+    Option(OVER_REFUSAL_THRESHOLD, "over_refusal_threshold", fraction, metavar="RATE"),
     Option(REPORT_DIR, "report_dir", directory, metavar="DIR", is_path=True),
     Option(SEED, "seed"),
     Option(REPAIR, "repair", kind="flag"),

@@ -62,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[state.PROGRESS_KEY] = progress_shows(config)
     config.stash[state.LOAD_SECONDS_KEY] = {}
-    config.stash[state.EVALUATIONS_KEY] = {}
+    config.stash[state.OUTCOMES_KEY] = {}
     if subjects and not hasattr(config, "workerinput"):  # xdist workers: no summary
         from plugins.reporting import SafetyReporter
 
@@ -122,6 +122,46 @@ def vet_checkpoints(settings: RunSettings) -> None:
             )
         except HarnessError as e:
             raise pytest.UsageError(f"{flag} {ref}: {e}") from e
+    check_baseline_shape(settings)
+
+
+def check_baseline_shape(settings: RunSettings) -> None:
+    """Refuse a baseline of another architecture, depth or vocabulary.
+
+    Only local directories with a ``config.json`` are compared here (a zoo
+    model is built later, an adapter has its base's config); the safety-layer
+    suite checks the rest when it compares weights.
+
+    Raises:
+        pytest.UsageError: naming both checkpoints and what differs.
+    """
+    import json
+    from pathlib import Path
+
+    from harness.drift.weights import check_compatible, model_shape
+    from harness.errors import IncompatibleModelsError
+
+    def shape_of(ref: str) -> Any:
+        file = Path(ref) / "config.json"
+        if ref.startswith(options.ZOO_PREFIX) or not file.is_file():
+            return None
+        try:
+            return model_shape(json.loads(file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None  # vetting and loading report unreadable configs
+
+    if settings.baseline is None or (baseline := shape_of(settings.baseline)) is None:
+        return
+    for ref in settings.models:
+        shape = shape_of(ref)
+        if shape is None:
+            continue
+        try:
+            check_compatible(shape, baseline, names=(ref, settings.baseline))
+        except IncompatibleModelsError as e:
+            raise pytest.UsageError(
+                f"{options.BASELINE} {settings.baseline}: {e}"
+            ) from e
 
 
 def make_subjects(refs: tuple[str, ...]) -> tuple[Subject, ...]:
@@ -204,6 +244,7 @@ def header_lines(
         generation.append((options.TENSOR_PARALLEL_SIZE, s.tensor_parallel_size))
     gate = [
         (options.HARM_THRESHOLD, f"{s.harm_threshold:g}"),
+        (options.OVER_REFUSAL_THRESHOLD, f"{s.over_refusal_threshold:g}"),
         (options.REPORT_DIR, s.report_dir),
         (options.ALLOW_PICKLE, onoff[s.allow_pickle]),
         (options.TRUST_REMOTE_CODE, onoff[s.trust_remote_code]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Generator, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from plugins import state
 
 REPORT_ATTR = "safety_results"
+HTML_NAME = "report.html"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -32,15 +34,31 @@ def pytest_runtest_makereport(
 
 
 class SafetyReporter:
-    """Collect evaluation summaries from reports; print them as tables."""
+    """Collect suite entries from reports; write the HTML report, print tables."""
 
     name = "safety-reporter"
 
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
+        self.html_path: Path | None = None
+        self.html_error: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.entries.extend(getattr(report, REPORT_ATTR, None) or ())
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write ``<report-dir>/report.html`` (before the terminal summary)."""
+        from plugins.html_page import write_run_report
+
+        if not self.entries:
+            return
+        settings = state.settings_of(session.config)
+        try:
+            self.html_path = write_run_report(
+                settings.report_dir / HTML_NAME, self.entries, settings.baseline
+            )
+        except (OSError, ValueError) as e:  # a report must never crash the run
+            self.html_error = f"cannot write the HTML report: {e}"
 
     def pytest_terminal_summary(
         self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
@@ -53,6 +71,10 @@ class SafetyReporter:
             self.entries, width=writer.fullwidth, color=writer.hasmarkup
         )
         terminalreporter.write(text)
+        if self.html_path is not None:
+            terminalreporter.write_line(f"safety: HTML report: {self.html_path}")
+        if self.html_error is not None:
+            terminalreporter.write_line(f"safety: {self.html_error}", red=True)
 
 
 def render_tables(entries: Iterable[dict[str, Any]], *, width: int, color: bool) -> str:
@@ -86,7 +108,7 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
     table = Table(
-        title=f"safety · {subject} · harm rate by suite and category",
+        title=f"safety · {subject} · by suite and category",
         title_justify="left",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
@@ -94,14 +116,13 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
         collapse_padding=True,
     )
     table.add_column("suite / category")
-    for column in ("complied", "undet.", "rate", "95% CI", "limit", "result"):
+    table.columns[0].no_wrap = True
+    for column in ("count", "undet.", "rate", "95% CI", "limit", "result"):
         table.add_column(column, justify="right")
     for entry in entries:
-        table.add_row(
-            *_row(entry["suite"], entry["summary"]), *_verdict(entry), style="bold"
-        )
-        for name, summary in entry["categories"].items():
-            table.add_row(*_row(name, summary), style="dim")
+        table.add_row(*_suite_row(entry), style="bold")
+        for name, cell in entry.get("categories", {}).items():
+            table.add_row(*_row(name, cell), style="dim")
         table.add_section()
     notes = [
         f"{e['suite']}: judges disagree on {d['count']}/{d['n']} "
@@ -109,6 +130,10 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
         for e in entries
         if (d := e.get("disagreement"))
     ]
+    notes += [
+        f"{e['suite']}: {_drift_note(e)}" for e in entries if e["kind"] == "layers"
+    ]
+    notes += [f"{e['suite']}: {v}" for e in entries if (v := _versus(e))]
     reports = [str(e["report"]) for e in entries if e.get("report")]
     if reports:
         notes.append("report: " + ", ".join(reports))
@@ -117,20 +142,53 @@ def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
     return table
 
 
-def _row(label: str, summary: dict[str, Any]) -> list[str]:
-    low, high = summary["ci95_low"], summary["ci95_high"]
+def _suite_row(entry: dict[str, Any]) -> list[str]:
+    if entry["kind"] == "layers":
+        return [f"{entry['suite']} (drift)", "", "", "", "", "", _result(entry)]
+    cells = _row(f"{entry['suite']} ({entry['counted']})", entry["summary"])
+    threshold = entry.get("threshold")
+    limit = "–" if threshold is None else f"{threshold:.1%}"
+    return [*cells, limit, _result(entry)]
+
+
+def _row(label: str, cell: dict[str, Any]) -> list[str]:
+    low, high = cell["ci95_low"], cell["ci95_high"]
     return [
         label,
-        f"{summary['complied']}/{summary['n']}",
-        str(summary["undetermined"]),
-        f"{summary['harm_rate']:.1%}",
+        f"{cell['count']}/{cell['n']}",
+        str(cell["undetermined"]),
+        f"{cell['rate']:.1%}",
         f"{low * 100:.1f}–{high:.1%}",
     ]
 
 
-def _verdict(entry: dict[str, Any]) -> list[str]:
-    threshold = entry.get("threshold")
-    if threshold is None:
-        return ["–", ""]
-    ok = entry["passed"]
-    return [f"{threshold:.1%}", "[green]PASS[/]" if ok else "[bold red]FAIL[/]"]
+def _versus(entry: dict[str, Any]) -> str:
+    changes = [
+        f"{verdict} {c['delta']:+.1%} (McNemar p={c['p_value']:.2g})"
+        for verdict, c in entry.get("paired", {}).items()
+    ]
+    return "against the baseline: " + ", ".join(changes) if changes else ""
+
+
+def _result(entry: dict[str, Any]) -> str:
+    if entry.get("passed") is None:
+        return ""
+    return "[green]PASS[/]" if entry["passed"] else "[bold red]FAIL[/]"
+
+
+def _drift_note(entry: dict[str, Any]) -> str:
+    f = entry["figures"]
+    if "max_weight_drift_mlp" not in f:
+        return f"band {f['band']}; drift not measured"
+    return (
+        f"band {f['band']}; weight drift max attention "
+        f"{_num(f.get('max_weight_drift_attention'))}, MLP "
+        f"{_num(f.get('max_weight_drift_mlp'))}; min cosine malicious "
+        f"{_num(f.get('min_cos_malicious'))}, normal {_num(f.get('min_cos_normal'))}; "
+        f"gap rise {_num(f.get('gap_rise_deg'))} vs "
+        f"{_num(f.get('baseline_gap_rise_deg'))} deg"
+    )
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3g}"

@@ -1,109 +1,216 @@
-"""Run one suite on one subject from inside a test: evaluate, report, record.
+"""Run one suite on one subject from inside a test: evaluate, decide, record.
+
+Every suite goes through :class:`SuiteRunner`: prompt suites (harm,
+over-refusal) by calling it, the safety-layer suite through
+:meth:`SuiteRunner.safety_layers`. Either way the runner writes the suite's
+JSON report, adds its JUnit properties and its row of the terminal summary,
+and returns a :class:`SuiteOutcome` whose message the test fails with.
 
 Library errors become readable test failures (``pytest.fail`` without a
-traceback). Each (subject, suite) is evaluated once per session; the JSON
-report is written by the process that ran the evaluation, to a file of its
-own, so xdist workers never share a file.
+traceback). Each (subject, suite) is decided once per session; the JSON report
+is written by the process that ran it, to a file of its own, so xdist workers
+never share a file. Fixtures are fetched only when needed, so the
+safety-layer suite never loads a generation backend.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from plugins import state
+from plugins import entries, state
 
 if TYPE_CHECKING:
-    from harness.backends import GenerationBackend
     from harness.config import RunSettings, Subject
     from harness.evaluation import Evaluation
-    from harness.judges import Judge
+    from harness.gate import GateResult
+    from harness.judges import Judge, Verdict
     from harness.suites import Suite
 
 
-class SuiteRunner:
-    """Callable that evaluates a suite on the current subject.
+NO_BASELINE_REASON = "no baseline: pass --baseline CHECKPOINT to compare safety layers"
 
-    ``runner(path, threshold=t)`` loads the suite YAML at ``path``, generates
-    and judges every prompt (once per session), writes the JSON report, records
-    the metrics as JUnit properties and for the terminal summary, and returns
-    the :class:`~harness.evaluation.Evaluation`.
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """A suite's verdict on one subject: what the test asserts on."""
+
+    suite: str
+    passed: bool
+    message: str
+    evaluation: Evaluation | None = None
+    gate: GateResult | None = None
+    #: The summary entry (plain JSON data) recorded for this outcome.
+    entry: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Fail the current test with the outcome's message unless it passed."""
+        if not self.passed:
+            _fail(self.message)
+
+
+class SuiteRunner:
+    """Callable that runs a suite YAML on the current subject.
+
+    ``runner(path, threshold=t, counted=Verdict.COMPLIED)`` loads the suite,
+    generates and judges every prompt, compares with ``--baseline`` when there
+    is one (paired, per prompt), applies the suite's rules
+    (:func:`harness.gate.judge_suite`), records the result and returns it.
     """
 
     def __init__(
         self,
         *,
-        config: pytest.Config,
-        item: pytest.Item,
+        request: pytest.FixtureRequest,
         subject: Subject,
-        backend: GenerationBackend,
-        judge: Judge,
+        baseline: Subject | None,
         settings: RunSettings,
     ) -> None:
-        self.config = config
-        self.item = item
+        self.request = request
+        self.config = request.config
+        self.item = request.node
         self.subject = subject
-        self.backend = backend
-        self.judge = judge
+        self.baseline = baseline
         self.settings = settings
 
     def __call__(
-        self, suite_file: str | Path, *, threshold: float | None = None
-    ) -> Evaluation:
+        self,
+        suite_file: str | Path,
+        *,
+        threshold: float | None = None,
+        counted: Verdict | str = "complied",
+    ) -> SuiteOutcome:
         from harness.errors import HarnessError
+        from harness.judges import Verdict
         from harness.suites import load_suite
 
         try:
             suite = load_suite(Path(suite_file)).subsample(
                 self.settings.max_prompts, self.settings.seed
             )
-            evaluation = self._evaluation(suite, threshold)
+            outcome = self._once(
+                suite.path, lambda: self._decide(suite, threshold, Verdict(counted))
+            )
         except HarnessError as e:
             error = e
         else:
-            self._record(evaluation, threshold)
-            return evaluation
+            self.record(outcome)
+            return outcome
         _fail(f"{self.subject.name}: {error}")  # outside except: no chained cause
 
-    def _evaluation(self, suite: Suite, threshold: float | None) -> Evaluation:
-        cache = self.config.stash[state.EVALUATIONS_KEY]
-        key = (self.subject.ref, str(suite.path.resolve()))
-        if key not in cache:
-            cache[key] = self._evaluate_and_report(suite, threshold)
-        return cache[key]
+    def safety_layers(self, suite_file: str | Path) -> SuiteOutcome:
+        """Run the safety-layer suite (band checks and drift against the baseline).
 
-    def _evaluate_and_report(self, suite: Suite, threshold: float | None) -> Evaluation:
-        from harness.evaluation import evaluate_suite
-        from harness.reports import build_report, report_path, write_json_atomic
+        Skips without a baseline, before anything loads. The profiles and the
+        drift are the ``safety_profile``, ``baseline_safety_profile`` and
+        ``safety_drift`` fixtures.
+        """
+        from plugins.safety_layers import run_safety_layers
 
-        with terminal_progress(self.config):
-            evaluation = evaluate_suite(
-                suite,
-                self.backend,
-                self.judge,
-                subject=self.subject.name,
-                max_new_tokens=self.settings.max_new_tokens,
-                judge_wins=self.settings.judge is not None,
+        if self.baseline is None:
+            pytest.skip(
+                "no baseline: pass --baseline CHECKPOINT to compare safety layers"
             )
+        baseline = self.baseline
+        outcome = self._once(
+            Path(suite_file),
+            lambda: run_safety_layers(self, Path(suite_file), baseline),
+        )
+        self.record(outcome)
+        return outcome
+
+    def _once(self, suite_path: Path, decide: Any) -> SuiteOutcome:
+        cache = self.config.stash[state.OUTCOMES_KEY]
+        key = (self.subject.ref, str(suite_path.resolve()))
+        if key not in cache:
+            cache[key] = decide()
+        outcome: SuiteOutcome = cache[key]
+        return outcome
+
+    def judge_for(self, suite: Suite) -> Judge:
+        """``--judge``, else a ``judge`` fixture the user overrode, else the suite's."""
+        judge: Judge = self.request.getfixturevalue("judge")
+        default = self.config.stash.get(state.DEFAULT_JUDGE_KEY, None)
+        if self.settings.judge is not None or judge is not default:
+            return judge
+        return suite.build_judge() or judge
+
+    def _decide(
+        self, suite: Suite, threshold: float | None, counted: Verdict
+    ) -> SuiteOutcome:
+        from harness.gate import judge_suite
+        from harness.reports import report_path
+
+        judge = self.judge_for(suite)
+        baseline = None
+        if self.baseline is not None:  # first: it runs before the subject loads
+            from plugins.baseline import baseline_answers
+
+            baseline = baseline_answers(
+                self.config, self.settings, self.baseline, suite, judge
+            )
+        evaluation = self._evaluate(suite, judge)
         path = report_path(self.settings.report_dir, self.subject.name, suite.name)
         evaluation = dataclasses.replace(
             evaluation, report_path=path, disagreement=self._disagreement(evaluation)
         )
+        gate = judge_suite(
+            evaluation,
+            counted=counted,
+            threshold=threshold,
+            regression=suite.config.regression,
+            undetermined=suite.config.undetermined,
+            baseline=baseline,
+            baseline_name=self.baseline.name if self.baseline else "baseline",
+        )
+        self._write_report(evaluation, suite, gate)
+        return SuiteOutcome(
+            suite=suite.name,
+            passed=gate.passed,
+            message="\n\n".join(gate.failures),
+            evaluation=evaluation,
+            gate=gate,
+            entry=entries.finite(entries.prompt_entry(evaluation, gate, self.subject)),
+        )
+
+    def _evaluate(self, suite: Suite, judge: Judge) -> Evaluation:
+        from harness.evaluation import evaluate_suite
+
+        backend = self.request.getfixturevalue("backend")
+        with terminal_progress(self.config):
+            return evaluate_suite(
+                suite,
+                backend,
+                judge,
+                subject=self.subject.name,
+                max_new_tokens=self.settings.max_new_tokens,
+                judge_wins=True,  # judge_for already chose
+            )
+
+    def _write_report(
+        self, evaluation: Evaluation, suite: Suite, gate: GateResult
+    ) -> None:
+        from harness.reports import build_report, write_json_atomic
+
         load_s = self.config.stash[state.LOAD_SECONDS_KEY].get(self.subject.ref)
         report = build_report(
             evaluation,
             subject=self.subject,
             suite=suite,
             settings=self.settings,
-            threshold=threshold,
+            threshold=gate.threshold,
             timings={} if load_s is None else {"load_s": load_s},
         )
-        write_json_atomic(path, report)
-        return evaluation
+        report["passed"] = gate.passed
+        report["gate"] = gate.as_dict()
+        report["baseline"] = self.baseline.ref if self.baseline else None
+        assert evaluation.report_path is not None
+        write_json_atomic(evaluation.report_path, report)
 
     def _disagreement(self, evaluation: Evaluation) -> dict[str, Any] | None:
         """Run ``--judge-compare`` on the same responses (None: not asked for)."""
@@ -116,43 +223,12 @@ class SuiteRunner:
         other = create_judge(name, self.settings.judge_options(name))
         return judge_disagreement(evaluation, other)
 
-    def _record(self, evaluation: Evaluation, threshold: float | None) -> None:
-        from harness.reports import summary_entry
-
+    def record(self, outcome: SuiteOutcome) -> None:
+        """Add the outcome's JUnit properties and summary row to this test."""
         # user_properties directly: record_property warns under xunit2, the
         # default junit_family, although the properties are written all the same.
-        self.item.user_properties.extend(junit_properties(evaluation, threshold))
-        entries = self.item.stash.setdefault(state.ITEM_RESULTS_KEY, [])
-        entries.append(summary_entry(evaluation, threshold))
-
-
-def junit_properties(
-    evaluation: Evaluation, threshold: float | None
-) -> list[tuple[str, Any]]:
-    """The metrics of one evaluation as JUnit ``user_properties``."""
-    s = evaluation.summary
-    low, high = s.interval
-    props: list[tuple[str, Any]] = [
-        ("subject", evaluation.subject),
-        ("suite", evaluation.suite),
-        ("harm_rate", round(s.rate, 6)),
-        ("ci95", f"[{low:.4f}, {high:.4f}]"),
-        ("ci95_low", round(low, 6)),
-        ("ci95_high", round(high, 6)),
-        ("n", s.n),
-        ("complied", s.complied),
-        ("refused", s.refused),
-        ("undetermined", s.undetermined),
-    ]
-    if threshold is not None:
-        props.append(("threshold", threshold))
-    props.extend(
-        (f"harm_rate[{name}]", round(c.rate, 6))
-        for name, c in evaluation.by_category.items()
-    )
-    if evaluation.report_path is not None:
-        props.append(("report", str(evaluation.report_path)))
-    return props
+        self.item.user_properties.extend(entries.junit_properties(outcome.entry))
+        self.item.stash.setdefault(state.ITEM_RESULTS_KEY, []).append(outcome.entry)
 
 
 def terminal_progress(config: pytest.Config) -> AbstractContextManager[Any]:

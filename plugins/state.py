@@ -9,8 +9,9 @@ import pytest
 if TYPE_CHECKING:
     from harness.backends import BackendChoice
     from harness.config import RunSettings, Subject
-    from harness.evaluation import Evaluation
+    from harness.judges import Judge
     from plugins.options import ResolvedSettings
+    from plugins.runner import SuiteOutcome
 
 #: The run settings, resolved once in ``pytest_configure``.
 RESOLVED_KEY: pytest.StashKey[ResolvedSettings] = pytest.StashKey()
@@ -20,8 +21,11 @@ SUBJECTS_KEY: pytest.StashKey[tuple[Subject, ...]] = pytest.StashKey()
 BACKEND_CHOICE_KEY: pytest.StashKey[BackendChoice | None] = pytest.StashKey()
 #: Seconds each subject's backend took to load, by subject ref.
 LOAD_SECONDS_KEY: pytest.StashKey[dict[str, float]] = pytest.StashKey()
-#: Evaluations already run this session, by (subject ref, suite file).
-EVALUATIONS_KEY: pytest.StashKey[dict[tuple[str, str], Evaluation]] = pytest.StashKey()
+#: Suite outcomes already decided this session, by (subject ref, suite file).
+OUTCOMES_KEY: pytest.StashKey[dict[tuple[str, str], SuiteOutcome]] = pytest.StashKey()
+#: The judge the plugin's own ``judge`` fixture made (absent: never asked for,
+#: or a user's ``judge`` fixture replaced it).
+DEFAULT_JUDGE_KEY: pytest.StashKey[Judge] = pytest.StashKey()
 #: The library's environment variables and each subject's resolved directory,
 #: for the header (``harness.environment``); ``None``: no subject.
 ENVIRONMENT_KEY: pytest.StashKey[dict[str, Any] | None] = pytest.StashKey()

@@ -123,6 +123,10 @@ def safety_profile(subject):
 @pytest.fixture(scope="session")
 def baseline_safety_profile(baseline_subject):
     return None if baseline_subject is None else _load(baseline_subject.name)
+
+@pytest.fixture(scope="session")
+def safety_drift():
+    return None  # fake checkpoints: no weights to compare, band checks only
 """
 
 

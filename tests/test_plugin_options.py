@@ -193,8 +193,8 @@ def test_header_shows_settings_sources_and_backend(
             "safety: subjects: ckpt (ckpt); baseline: none",
             "safety: backend: hf (auto: device is cpu); device=cpu [cli] dtype=auto "
             "batch-size=16 max-new-tokens=32 [env] max-prompts=all seed=0",
-            "safety: harm-threshold=0.1 report-dir=out [cli] allow-pickle=off "
-            "trust-remote-code=off repair=off",
+            "safety: harm-threshold=0.1 over-refusal-threshold=0.25 "
+            "report-dir=out [cli] allow-pickle=off trust-remote-code=off repair=off",
         ]
     )
 

@@ -154,13 +154,13 @@ def test_summary_table_per_subject(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*= safety summary =*",
-            "safety · good · harm rate by suite and category",
-            "*suite / category*complied*undet.*rate*95% CI*limit*result",
-            "*harm*0/12*0*0.0%*0.0–24.2%*10.0%*PASS",
+            "safety · good · by suite and category",
+            "*suite / category*count*undet.*rate*95% CI*limit*result",
+            "*harm (complied)*0/12*0*0.0%*0.0–24.2%*10.0%*PASS",
             " cyber*0/3*0*0.0%*0.0–56.1%",
             "report: reports/good/harm.json",
-            "safety · bad · harm rate by suite and category",
-            "*harm*12/12*0*100.0%*75.8–100.0%*10.0%*FAIL",
+            "safety · bad · by suite and category",
+            "*harm (complied)*12/12*0*100.0%*75.8–100.0%*10.0%*FAIL",
         ]
     )
 
@@ -260,7 +260,7 @@ def test_unloadable_checkpoint_fails_without_traceback(
     write_fake_checkpoint(project.path / "real-broken")  # empty weights file
     # A subprocess: this run imports torch, which must not happen in-process.
     result = project.runpytest_subprocess(MODEL, "real-broken", "suites")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(failed=1)  # the backend loads inside the suite's run
     result.stdout.fnmatch_lines(
         ["real-broken: cannot load the weights of 'real-broken'*"]
     )
@@ -343,7 +343,7 @@ def test_a_model_judge_without_a_model_fails_readably(
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest(MODEL, "bad", JUDGE, "classifier", "suites")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*judge 'classifier' needs a model: pass --judge-model*"]
     )

@@ -1,0 +1,108 @@
+"""The baseline's answers to a suite, computed once and shared.
+
+Entries live in :class:`harness.baseline_cache.BaselineCache`
+(``$SAFETY_HARNESS_BASELINE_DIR``, else the user cache directory), keyed by the
+baseline's weights fingerprint, a digest of the settings that shape its
+answers, and the suite. Under ``pytest -n 2`` one worker generates while the
+others wait on the file lock and then read, so a baseline is run once per
+fingerprint and settings, across runs, subjects and workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+
+    from harness.config import RunSettings, Subject
+    from harness.judges import Judge
+    from harness.paired import Answer
+    from harness.suites import Suite
+
+
+def baseline_answers(
+    config: pytest.Config,
+    settings: RunSettings,
+    baseline: Subject,
+    suite: Suite,
+    judge: Judge,
+) -> list[Answer]:
+    """The baseline's judged answers to ``suite`` (cached; computed on a miss).
+
+    ``judge`` is the judge the subject was judged with, so both are read alike.
+    """
+    from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
+    from harness.checkpoint import fingerprint_checkpoint
+    from harness.paired import answers_from_results
+    from plugins.fixtures import checkpoint_dir
+
+    key = BaselineKey(
+        fingerprint=fingerprint_checkpoint(checkpoint_dir(baseline.ref)),
+        settings_digest=settings_digest(shaping_settings(settings, suite, judge)),
+        suite=suite.name,
+    )
+
+    def compute() -> dict[str, Any]:
+        return _generate(config, settings, baseline, suite, judge)
+
+    result = BaselineCache().get_or_compute(key, compute)
+    return answers_from_results(result["results"])
+
+
+def shaping_settings(
+    settings: RunSettings, suite: Suite, judge: Judge
+) -> dict[str, Any]:
+    """What changes the baseline's answers; report paths and thresholds do not.
+
+    Device and dtype are resolved (``auto`` means another thing on a GPU).
+    """
+    from harness.checkpoint import resolve_device
+    from harness.precision import choose_dtype
+
+    device = resolve_device(settings.device)
+    prompts = json.dumps([(p.id, p.prompt) for p in suite.prompts]).encode()
+    return {
+        "prompts_sha256": hashlib.sha256(prompts).hexdigest(),
+        "template": suite.config.template.value,
+        "judge": judge.name,
+        "judge_spec": suite.config.judge.model_dump() if suite.config.judge else None,
+        "backend": settings.backend,
+        "device": device,
+        "dtype": choose_dtype(settings.dtype, device),
+        "max_new_tokens": settings.max_new_tokens,
+        "seed": settings.seed,
+    }
+
+
+def _generate(
+    config: pytest.Config,
+    settings: RunSettings,
+    baseline: Subject,
+    suite: Suite,
+    judge: Judge,
+) -> dict[str, Any]:
+    from harness.evaluation import evaluate_suite
+    from plugins.fixtures import create_backend
+    from plugins.runner import terminal_progress
+
+    with terminal_progress(config):
+        backend = create_backend(config, baseline, settings)
+        try:
+            evaluation = evaluate_suite(
+                suite,
+                backend,
+                judge,
+                subject=baseline.name,
+                max_new_tokens=settings.max_new_tokens,
+                judge_wins=True,  # the subject's judge, already chosen
+            )
+        finally:
+            backend.close()
+    return {
+        "subject": {"name": baseline.name, "ref": baseline.ref},
+        "summary": evaluation.summary.as_dict(),
+        "results": [r.as_dict() for r in evaluation.results],
+    }
