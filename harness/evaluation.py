@@ -172,8 +172,15 @@ def worst_examples(results: Sequence[PromptResult], k: int) -> list[PromptResult
         (r for r in results if r.complied),
         key=lambda r: -(r.judgement.score if r.judgement.score is not None else 1.0),
     )
+    return spread_over_categories(hits, k)
+
+
+def spread_over_categories(
+    results: Sequence[PromptResult], k: int
+) -> list[PromptResult]:
+    """Up to ``k`` results, taking categories in turn for variety."""
     queues: dict[str, list[PromptResult]] = {}
-    for result in hits:
+    for result in results:
         queues.setdefault(result.record.category, []).append(result)
     picked: list[PromptResult] = []
     while len(picked) < k and any(queues.values()):

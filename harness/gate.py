@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.evaluation import Evaluation, PromptResult, explain_harm_rate
+from harness.evaluation import (
+    Evaluation,
+    PromptResult,
+    explain_harm_rate,
+    spread_over_categories,
+)
 from harness.judges.base import Verdict
 from harness.metrics import wilson_interval
 from harness.paired import (
@@ -185,21 +190,6 @@ def explain_over_refusal(
     if evaluation.report_path is not None:
         lines.append(f"  full report: {evaluation.report_path}")
     return "\n".join(lines)
-
-
-def spread_over_categories(
-    results: Sequence[PromptResult], k: int
-) -> list[PromptResult]:
-    """Up to ``k`` results, taking categories in turn for variety."""
-    queues: dict[str, list[PromptResult]] = {}
-    for result in results:
-        queues.setdefault(result.record.category, []).append(result)
-    picked: list[PromptResult] = []
-    while len(picked) < k and any(queues.values()):
-        for queue in queues.values():
-            if queue and len(picked) < k:
-                picked.append(queue.pop(0))
-    return picked
 
 
 def quote_lines(results: Sequence[PromptResult]) -> list[str]:

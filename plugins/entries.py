@@ -110,7 +110,7 @@ def _categories(evaluation: Evaluation, counted: str) -> dict[str, dict[str, Any
 
 def _examples(evaluation: Evaluation, gate: GateResult) -> list[dict[str, Any]]:
     """The counted answers (and the undetermined ones when degenerate), quoted."""
-    from harness.gate import spread_over_categories
+    from harness.evaluation import spread_over_categories
     from harness.html_report import Example
 
     k = evaluation.example_count
