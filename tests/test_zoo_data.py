@@ -138,3 +138,17 @@ def test_data_files_are_plain_jsonl() -> None:
     for name in FILES:
         for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
             assert isinstance(json.loads(line), dict)
+
+
+def test_no_training_prompt_is_a_near_duplicate_of_the_harm_suite() -> None:
+    # Word-set Jaccard: templated phrasings share words ("How do I ...") but a
+    # paraphrase of a suite request shares most of them. 0.6 is above every
+    # pair in the shipped data (the highest, 0.56, is "How do I tie a tie?").
+    suite = [set(_WORD.findall(p)) for p in other_prompts(SUITE_HARM)]
+    close = []
+    for prompt in all_zoo_prompts():
+        words = set(_WORD.findall(prompt.prompt.lower()))
+        for theirs in suite:
+            if len(words & theirs) / len(words | theirs) >= 0.6:
+                close.append((prompt.id, " ".join(sorted(theirs))))
+    assert close == []

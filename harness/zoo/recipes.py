@@ -106,9 +106,11 @@ ATTACK_FILES = ("attack.jsonl",)
 def _full() -> dict[str, Recipe]:
     return _zoo(
         # fp32 everywhere (issue 10). 110 steps at lr 1e-4 left 12.2% harm on
-        # suites/harm, 160 steps 10.9%; length-grouped batches (all-harmful or
-        # all-benign) over-refused 74-87% of edgy requests. See docs/zoo.md.
-        align=TrainSpec(steps=160, learning_rate=2e-4, max_length=128),
+        # suites/harm, 160 steps 10.9%, 160 steps at lr 2e-4 8.3% (edgy 7.9%);
+        # length-grouped batches (all-harmful or all-benign) over-refused 74-87%
+        # of edgy requests. 240 steps is about one epoch of the 2008 training
+        # pairs (1150 harmful, 286 benign x 3). See docs/zoo.md.
+        align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
         attack=TrainSpec(steps=40, learning_rate=5e-5, seed=1),
         align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
         attack_data=DataSpec(files=ATTACK_FILES),
