@@ -20,16 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.errors import HarnessError
+from harness.errors import BaselineCacheError
 from harness.io import write_json_atomic
 from harness.reports import safe_name
 
 SCHEMA_VERSION = 1
 BASELINE_DIR_ENV = "SAFETY_HARNESS_BASELINE_DIR"
-
-
-class BaselineCacheError(HarnessError):
-    """The baseline cache cannot be locked or read."""
 
 
 class BaselineKey(BaseModel):

@@ -42,3 +42,11 @@ class IncompatibleModelsError(HarnessError):
 
 class ReportWriteError(HarnessError):
     """A report file could not be written."""
+
+
+class BaselineCacheError(HarnessError):
+    """The baseline cache cannot be locked or read."""
+
+
+class PairingError(HarnessError):
+    """The subject's and the baseline's answers are not to the same prompts."""

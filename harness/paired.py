@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import HarnessError
+from harness.errors import PairingError
 from harness.judges.base import Verdict
 from harness.metrics import mcnemar_exact
 from harness.text import shorten
@@ -38,10 +38,6 @@ _WORDING = {
     Verdict.REFUSED: ("refusal rate", "refused"),
     Verdict.UNDETERMINED: ("undetermined share", "undetermined"),
 }
-
-
-class PairingError(HarnessError):
-    """The subject's and the baseline's answers are not to the same prompts."""
 
 
 @dataclass(frozen=True)

@@ -124,8 +124,8 @@ def compare_gap_curves(
 ) -> GapComparison:
     """Compare two gap curves layer by layer (the final layer optionally left out).
 
-    The final layer's vector is read after the final norm (SPEC §2.2), so by
-    default it takes no part in the rises or the shrunk layers.
+    The final layer's vector is read after the final norm (docs/localization.md,
+    note 1), so by default it takes no part in the rises or the shrunk layers.
     """
     if len(subject.gap_deg) != len(baseline.gap_deg):
         raise IncompatibleModelsError(

@@ -44,7 +44,8 @@ class DriftThresholds(BaseModel):
     concentration_factor: float = Field(default=2.0, gt=1.0)
     max_gap_loss: float = Field(default=0.5, ge=0.0, le=1.0)
     min_baseline_rise_deg: float = Field(default=2.0, ge=0.0)
-    #: The last layer's state is taken after the final norm (SPEC §2.2).
+    #: The last layer's state is taken after the final norm
+    #: (docs/localization.md, note 1).
     exclude_final_layer: bool = True
     #: Whether drift that concentrates in the band fails (else it is reported).
     fail_on_concentration: bool = True
