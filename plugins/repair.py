@@ -6,20 +6,23 @@ subject's name (a user property, so the tag survives pytest-xdist), records per
 subject whether a test's call phase failed, and at the end of the session (on
 the controller only) runs :func:`harness.repair.repair` on each failing
 subject: the ladder writes the kept candidate to
-``<report-dir>/<subject>/repaired``, and the terminal summary prints every rung
-tried with its figures, the kept candidate's path, and the command that re-runs
-the suites on it.
+``<report-dir>/<subject>/repaired``, and the flow re-runs the same suites on it
+against the same baseline, in a fresh pytest process (:func:`rerun_suites`:
+the same arguments, with ``--model`` the repaired directory and reports under
+``<report-dir>/<subject>/after-repair``). The terminal summary prints every
+rung tried with its figures, then the re-run's verdict and summary table.
 
 The exit status stays the gate's: the suites failed on the checkpoint that was
 tested, whether or not a repair was found. The repaired directory is a new
-model and passes the gate only when ``pytest --model <out> --baseline B
-suites/`` says so.
+model; the re-run's own exit status says whether it passes the gate.
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,6 +38,20 @@ if TYPE_CHECKING:
 SUBJECT_PROPERTY = "safety_subject"
 #: Where a subject's repair goes, under ``<report-dir>/<subject>/``.
 REPAIRED_DIR = "repaired"
+#: Where the re-run of the suites on the repair reports, beside it.
+RERUN_DIR = "after-repair"
+#: Flags of the tested run that the re-run replaces or drops (each takes a
+#: value): its subjects and reports, and the outputs the re-run must not
+#: overwrite (pytest's temporary root, JUnit XML).
+_REPLACED = (
+    "--model",
+    "--baseline",
+    "--report-dir",
+    "--repair-data",
+    "--basetemp",
+    "--junitxml",
+    "--junit-xml",
+)
 
 
 class RepairFunction(Protocol):
@@ -43,6 +60,75 @@ class RepairFunction(Protocol):
     def __call__(
         self, failing: str, baseline: str, *, out_dir: Path, settings: RunSettings
     ) -> RepairResult: ...
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """The suites re-run on a repaired checkpoint: exit status and summary."""
+
+    command: list[str]
+    exit_code: int
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == int(pytest.ExitCode.OK)
+
+
+class RerunFunction(Protocol):
+    """Run the suites of ``args`` on ``model`` against ``baseline``."""
+
+    def __call__(self, args: list[str], cwd: Path) -> Rerun: ...
+
+
+def rerun_arguments(
+    invocation: list[str], model: Path, baseline: str, report_dir: Path
+) -> list[str]:
+    """The tested run's arguments, re-aimed at the repaired checkpoint.
+
+    ``--model``, ``--baseline``, ``--report-dir`` and ``--repair-data`` (either
+    ``--flag value`` or ``--flag=value``), ``--repair``, ``--basetemp`` and
+    ``--junitxml`` are replaced or dropped; every
+    other option and the suite paths carry over, so thresholds, judge and
+    decoding are the same as the run that failed.
+    """
+    kept: list[str] = []
+    skip = False
+    for arg in invocation:
+        if skip:
+            skip = False
+        elif arg in _REPLACED:
+            skip = True
+        elif arg == options.REPAIR or arg.split("=", 1)[0] in _REPLACED:
+            continue
+        else:
+            kept.append(arg)
+    return [
+        *kept,
+        *(options.MODEL, str(model), options.BASELINE, baseline),
+        *(options.REPORT_DIR, str(report_dir)),
+    ]
+
+
+def rerun_suites(args: list[str], cwd: Path) -> Rerun:
+    """Run ``python -m pytest ARGS`` in ``cwd``, a fresh process; keep its summary."""
+    command = [sys.executable, "-m", "pytest", *args]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    return Rerun(command, done.returncode, summary_table(done.stdout))
+
+
+def summary_table(stdout: str) -> list[str]:
+    """The lines of a run's ``safety summary`` section, up to the next section."""
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if "safety summary" in line), None)
+    if start is None:
+        return lines[-5:]
+    table = []
+    for line in lines[start + 1 :]:
+        if line.startswith("=") or line.startswith("safety: HTML"):
+            break
+        table.append(line)
+    return table
 
 
 def check_usage(settings: RunSettings) -> None:
@@ -102,6 +188,7 @@ class Outcome:
     out_dir: Path
     result: RepairResult | None = None
     error: str = ""
+    rerun: Rerun | None = None
 
 
 class RepairFlow:
@@ -113,6 +200,8 @@ class RepairFlow:
         self.config = config
         #: The seam tests replace (``config.pluginmanager.get_plugin(name)``).
         self.repair: RepairFunction = run_repair
+        #: The seam that re-runs the suites on a repair (a fresh pytest process).
+        self.rerun: RerunFunction = rerun_suites
         #: Subject name -> whether a test's call phase failed.
         self.failed: dict[str, bool] = {}
         self.outcomes: list[Outcome] = []
@@ -157,6 +246,17 @@ class RepairFlow:
             )
         except HarnessError as e:
             outcome.error = str(e)
+            return outcome
+        output = outcome.result.output if outcome.result.kept is not None else None
+        if output is not None:
+            report_dir = settings.report_dir / subject.name / RERUN_DIR
+            args = rerun_arguments(
+                list(self.config.invocation_params.args),
+                output,
+                str(settings.baseline),
+                report_dir,
+            )
+            outcome.rerun = self.rerun(args, self.config.invocation_params.dir)
         return outcome
 
     def pytest_terminal_summary(
@@ -194,12 +294,25 @@ def outcome_lines(outcome: Outcome, baseline: str, rerun_args: list[str]) -> lis
         return [head, *table, *([] if result.before.passed else [record])]
     after = {} if kept.verdict is None else kept.verdict.metrics
     command = ["pytest", options.MODEL, str(result.output), options.BASELINE]
-    return [
+    lines = [
         f"{name}: repaired by {kept.rung} {kept.params}; before: "
         f"{figures(result.before.metrics)} -> after: {figures(after)}",
         *table,
         f"  repaired checkpoint: {result.output}",
-        "  re-run the suites on it: " + shlex.join([*command, baseline, *rerun_args]),
+    ]
+    rerun = outcome.rerun
+    if rerun is None:
+        return [
+            *lines,
+            "  re-run the suites on it: "
+            + shlex.join([*command, baseline, *rerun_args]),
+        ]
+    verdict = "every suite passes" if rerun.passed else "FAILS the gate"
+    return [
+        *lines,
+        f"  suites re-run on the repair: {verdict} (exit {rerun.exit_code}): "
+        + shlex.join(["pytest", *rerun.command[3:]]),
+        *("    " + line for line in rerun.summary if line.strip()),
     ]
 
 

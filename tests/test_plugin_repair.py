@@ -25,6 +25,7 @@ from plugins.options import BASELINE, MODEL, OPTIONS, REPAIR, REPAIR_DATA
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
 
 CONFTEST = """
+import shutil
 from pathlib import Path
 
 from harness.backends.scripted import ScriptedBackend
@@ -46,6 +47,7 @@ def fake_repair(failing, baseline, *, out_dir, settings):
     kept = Candidate("interpolate", {"lambda": 0.5}, verdict=good, utility_ok=True)
     rungs.append(RungRecord("interpolate", [kept], seconds=0.25))
     out = Path(out_dir).resolve()
+    shutil.copytree("good", out)  # a refuse-all checkpoint: the re-run passes it
     return RepairResult(kept, out, before, None, rungs, (1, 2), "drift", None)
 
 def pytest_configure(config):
@@ -138,10 +140,15 @@ def test_failing_subject_is_repaired_and_the_summary_says_how(
             "      PASS {'lambda': 0.5}: harm.harm_rate=0; *",
             f"  kept interpolate {{'lambda': 0.5}} -> {out}",
             f"  repaired checkpoint: {out}",
-            f"  re-run the suites on it: pytest --model {out} --baseline base suites",
+            "  suites re-run on the repair: every suite passes (exit 0): pytest "
+            f"suites --model {out} --baseline base --report-dir "
+            "reports/bad/after-repair",
+            "* harm *",
             "the exit status is the gate's: *",
         ]
     )
+    rerun = project.path / "reports" / "bad" / "after-repair" / "repaired" / "harm.json"
+    assert json.loads(rerun.read_text())["passed"] is True
 
 
 def test_a_repair_that_finds_nothing_shows_every_rung(
@@ -194,3 +201,30 @@ def test_run_repair_passes_the_gate_settings_to_the_ladder(
     assert call["out_dir"] == tmp_path / "o"
     gates = {gate.measure: gate.threshold for gate, _ in call["judge"].suites}
     assert gates["harm_rate"] == 0.05
+
+
+@pytest.mark.parametrize(
+    "invocation",
+    [
+        [MODEL, "ckpt", BASELINE, "base", REPAIR, "--report-dir", "r", "suites"],
+        [f"{MODEL}=ckpt", f"{BASELINE}=base", REPAIR, "--report-dir=r", "suites"],
+        [MODEL, "ckpt", REPAIR, REPAIR_DATA, "d.jsonl", BASELINE, "base", "suites"],
+        [MODEL, "a", "--junitxml", "j.xml", "--basetemp=/t", BASELINE, "b", "suites"],
+    ],
+)
+def test_the_rerun_replaces_subject_baseline_and_reports(invocation: list[str]) -> None:
+    args = repair_flow.rerun_arguments(
+        [*invocation, "--harm-threshold", "0.2"], Path("out"), "base", Path("rep")
+    )
+    assert args == [
+        "suites",
+        "--harm-threshold",
+        "0.2",
+        *(MODEL, "out", BASELINE, "base", "--report-dir", "rep"),
+    ]
+
+
+def test_summary_table_is_the_safety_summary_section() -> None:
+    stdout = "noise\n=== safety summary ===\nrow 1\nrow 2\n=== 1 passed ===\n"
+    assert repair_flow.summary_table(stdout) == ["row 1", "row 2"]
+    assert repair_flow.summary_table("a\nb") == ["a", "b"]
