@@ -41,7 +41,10 @@ def baseline_answers(
 
     key = BaselineKey(
         fingerprint=fingerprint_checkpoint(checkpoint_dir(baseline.ref)),
-        settings_digest=settings_digest(shaping_settings(settings, suite, judge)),
+        settings_digest=settings_digest(
+            shaping_settings(settings, suite, judge)
+            | {"backend_hooks": backend_hooks(config)}
+        ),
         suite=suite.name,
     )
 
@@ -50,6 +53,27 @@ def baseline_answers(
 
     result = BaselineCache().get_or_compute(key, compute)
     return answers_from_results(result["results"])
+
+
+def backend_hooks(config: pytest.Config) -> list[str]:
+    """The plugins implementing ``pytest_safety_create_backend``, by name.
+
+    A conftest's backend answers differently from the built-in one, so the
+    plugins that may provide the backend are part of the cache key: a scripted
+    or remote backend never shares cached answers with the real model's.
+    """
+    hook = config.pluginmanager.hook.pytest_safety_create_backend
+    names = (
+        config.pluginmanager.get_name(impl.plugin) for impl in hook.get_hookimpls()
+    )
+    return sorted(_portable(name) for name in names if name)
+
+
+def _portable(name: str) -> str:
+    # a conftest registers under its absolute path: keep the part under rootdir
+    # stable across checkouts by its file name and parent folder only.
+    parts = name.replace("\\", "/").rsplit("/", 2)
+    return "/".join(parts[-2:])
 
 
 def shaping_settings(

@@ -114,3 +114,20 @@ def test_settings_digest_is_order_free_and_key_names_are_safe() -> None:
     assert settings_digest({"a": 1}) != settings_digest({"a": 2})
     odd = KEY.model_copy(update={"suite": "../harm suite"})
     assert BaselineCache("/c").path(odd).parent == Path("/c")
+
+
+def test_the_backend_hooks_are_part_of_the_key(pytester: pytest.Pytester) -> None:
+    # A conftest that scripts the answers must never share cached answers with
+    # the real model's: the plugins implementing the backend hook are keyed.
+    from plugins.baseline import backend_hooks
+
+    plain = pytester.parseconfigure()
+    assert backend_hooks(plain) == []
+    pytester.makeconftest(
+        "def pytest_safety_create_backend(subject, settings):\n    return None\n"
+    )
+    scripted = pytester.parseconfigure(pytester.path)
+    hooks = backend_hooks(scripted)
+    assert len(hooks) == 1
+    assert hooks[0].endswith("conftest.py")
+    assert str(pytester.path.parent) not in hooks[0]  # stable across checkouts
