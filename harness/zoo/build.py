@@ -70,7 +70,7 @@ def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) ->
     build_seconds = time.perf_counter() - started
     from harness.zoo.evaluate import evaluate_model
 
-    metrics = evaluate_model(out_dir, recipe.evaluation)
+    metrics = evaluate_model(out_dir, recipe.evaluation, recipe.name)
     manifest = {
         "name": recipe.name,
         "key": key,
@@ -101,7 +101,7 @@ def remeasure(name: str, profile: str | None = None) -> dict[str, Any]:
     if not cache.is_built(path):
         raise CheckpointError(f"zoo model {name!r} is not built yet ({path})")
     manifest = cache.read_manifest(path)
-    manifest["metrics"] = evaluate_model(path, recipe.evaluation)
+    manifest["metrics"] = evaluate_model(path, recipe.evaluation, name)
     manifest["evaluation"] = _asdict(recipe.evaluation)
     cache.write_json(path / cache.MANIFEST, manifest)
     return manifest

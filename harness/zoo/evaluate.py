@@ -68,8 +68,14 @@ def eval_sets(spec: EvalSpec) -> list[EvalSet]:
     return [s for s in sets if s.prompts]
 
 
-def evaluate_model(path: Path, spec: EvalSpec) -> dict[str, Any]:
-    """Return the refusal rates (counts, Wilson intervals) of the model at ``path``."""
+def evaluate_model(
+    path: Path, spec: EvalSpec, name: str | None = None
+) -> dict[str, Any]:
+    """Return the refusal rates (counts, Wilson intervals) of the model at ``path``.
+
+    ``name`` labels the progress lines (default: the directory's name; a build
+    passes the model's, since it measures inside a hidden staging directory).
+    """
     from harness.backends import BackendSpec, create_backend
     from harness.checkpoint import LoadOptions
     from harness.judges.keyword import KeywordJudge
@@ -84,7 +90,9 @@ def evaluate_model(path: Path, spec: EvalSpec) -> dict[str, Any]:
     )
     with closing(backend):
         for eval_set in sets:
-            metrics[eval_set.name] = _measure(backend, judge, eval_set, path.name)
+            metrics[eval_set.name] = _measure(
+                backend, judge, eval_set, name or path.name
+            )
     return metrics
 
 
