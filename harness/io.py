@@ -7,13 +7,14 @@ never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -129,12 +130,28 @@ def write_text_atomic(path: Path, text: str) -> Path:
     Raises:
         OSError: the directory or the file cannot be written.
     """
+    with atomic_file(path) as handle:
+        handle.write(text.encode("utf-8"))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """Yield a binary handle whose bytes become ``path`` when the block succeeds.
+
+    The bytes go to a temporary sibling that is synced and renamed over
+    ``path``; on any error it is deleted and ``path`` is left as it was. The
+    file is readable by everyone.
+
+    Raises:
+        OSError: the directory or the file cannot be written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         temp.chmod(0o644)  # mkstemp makes it private
@@ -142,7 +159,6 @@ def write_text_atomic(path: Path, text: str) -> Path:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def write_json_atomic(path: Path, data: Any, *, sort_keys: bool = False) -> Path:

@@ -158,3 +158,42 @@ def test_length_grouped_batches_train(tiny: Path) -> None:
     model, tokenizer = load(tiny)
     config = SFTConfig(steps=2, batch_size=2, group_by_length=True)
     assert train_sft(model, tokenizer, EXAMPLES, config).steps == 2
+
+
+def test_a_trained_band_is_the_only_change(tiny: Path) -> None:
+    model, tokenizer = load(tiny)
+    before = weights(model)
+    config = SFTConfig(
+        steps=3, batch_size=2, learning_rate=1e-2, max_length=64, train_band=(1, 2)
+    )
+    after = weights(train_sft(model, tokenizer, EXAMPLES, config).model)
+    band = ("model.layers.1.", "model.layers.2.")
+    parts = (".self_attn.", ".mlp.")
+    for name, tensor in before.items():
+        in_band = name.startswith(band) and any(p in name for p in parts)
+        if in_band:
+            assert not torch.equal(tensor, after[name]), f"{name} did not train"
+        else:
+            assert torch.equal(tensor, after[name]), f"{name} moved"
+    # the band's own norms are among the frozen tensors checked above
+    assert any(n.startswith(band) and "layernorm" in n for n in before)
+
+
+def test_train_only_band_names_what_trains(tiny: Path) -> None:
+    from harness.training.freeze import train_only_band
+
+    model, _ = load(tiny)
+    trainable = train_only_band(model, 3, 3)
+    assert trainable and all(
+        n.startswith(("model.layers.3.self_attn.", "model.layers.3.mlp."))
+        for n in trainable
+    )
+    with pytest.raises(ConfigError, match="outside the model's 4 layers"):
+        train_only_band(model, 3, 4)
+
+
+def test_a_band_cannot_be_trained_with_lora(tiny: Path) -> None:
+    model, tokenizer = load(tiny)
+    config = SFTConfig(steps=1, lora_rank=4, train_band=(0, 1))
+    with pytest.raises(ConfigError, match="cannot be combined with LoRA"):
+        train_sft(model, tokenizer, EXAMPLES, config)

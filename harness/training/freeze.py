@@ -1,9 +1,11 @@
 """Freeze decoder layers before training, and prove they stayed frozen.
 
 paper §4.1 (SPPFT): the safety layers' parameters get ``requires_grad=False``
-and everything else trains. Freezing must happen before the ``Trainer``
-builds its optimizer: the Trainer only hands trainable parameters to it.
-:class:`FrozenParamsGuard` checks after training that no frozen tensor moved.
+and everything else trains. :func:`train_only_band` is the converse, for
+planting a band (the zoo's ``smol-banded``): only the band's attention and
+MLP train. Freezing must happen before the ``Trainer`` builds its optimizer:
+the Trainer only hands trainable parameters to it. :class:`FrozenParamsGuard`
+checks after training that no frozen tensor moved.
 """
 
 from __future__ import annotations
@@ -43,6 +45,26 @@ def freeze_layers(
         if not param.requires_grad:
             frozen.append(name)
     return frozen
+
+
+def train_only_band(model: Any, first: int, last: int) -> list[str]:
+    """Freeze everything but ``self_attn`` and ``mlp`` of blocks ``first..last``.
+
+    Embeddings, the LM head, the final norm, every other block and the band's
+    own RMSNorms stay frozen, so the band's attention and MLP weights are the
+    only tensors training can change: a planted band is exactly where the
+    weights moved.
+
+    Returns:
+        The qualified names of the trainable parameters.
+    """
+    layers = decoder_layers(model)
+    check_range(first, last, len(layers))
+    model.requires_grad_(False)
+    for index in range(first, last + 1):
+        layers[index].self_attn.requires_grad_(True)
+        layers[index].mlp.requires_grad_(True)
+    return [name for name, param in model.named_parameters() if param.requires_grad]
 
 
 def trainable_share(model: Any) -> float:

@@ -9,6 +9,8 @@ Freezing (paper §4.1, SPPFT) is the caller's business: call
 :func:`harness.training.freeze.freeze_layers` on the model before
 :func:`train_sft`; the Trainer then only optimizes trainable parameters, and
 :class:`~harness.training.freeze.FrozenParamsGuard` proves the rest stayed put.
+The one exception is ``SFTConfig.train_band``, which trains a band alone
+(:func:`~harness.training.freeze.train_only_band`) and adds the guard itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import MissingDependencyError
+from harness.errors import ConfigError, MissingDependencyError
 from harness.precision import autocast_bf16
 from harness.progress import progress_bar
 from harness.prompts import PromptFormatter
@@ -51,7 +53,9 @@ class SFTConfig:
     weights under bf16 autocast, ``auto`` does so only where the hardware runs
     bf16 natively (:func:`harness.precision.autocast_bf16`);
     ``group_by_length`` batches examples of similar length together (less
-    padding, so fewer tokens per step).
+    padding, so fewer tokens per step); ``train_band`` (0-based, inclusive
+    decoder blocks) trains only those blocks' attention and MLP and freezes
+    everything else, norms, embeddings and LM head included.
     """
 
     steps: int
@@ -71,6 +75,7 @@ class SFTConfig:
     group_by_length: bool = False
     seed: int = 0
     logging_steps: int = 10
+    train_band: tuple[int, int] | None = None
 
 
 @dataclass
@@ -131,6 +136,7 @@ def train_sft(
     tokenized = tokenize_examples(
         PromptFormatter(tokenizer), examples, config.max_length
     )
+    callbacks = [*_band_guard(model, config), *callbacks]
     trained = _with_lora(model, config) if config.lora_rank else model
     with _output_dir(checkpoint_dir) as scratch:
         trainer = Trainer(
@@ -147,6 +153,21 @@ def train_sft(
     final = trained.merge_and_unload() if config.lora_rank else trained
     final.eval()
     return SFTResult(final, int(output.global_step), seconds, len(tokenized), losses)
+
+
+def _band_guard(model: Any, config: SFTConfig) -> list[Any]:
+    """Leave only ``config.train_band`` trainable; a guard proves the rest stayed."""
+    if config.train_band is None:
+        return []
+    if config.lora_rank:
+        raise ConfigError(
+            "train_band trains the band's full weights; it cannot be combined "
+            "with LoRA (lora_rank > 0; use lora_layers instead)"
+        )
+    from harness.training.freeze import FrozenParamsGuard, train_only_band
+
+    train_only_band(model, *config.train_band)
+    return [FrozenParamsGuard(model)]
 
 
 @contextmanager

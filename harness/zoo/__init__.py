@@ -1,4 +1,7 @@
-"""Reference models built offline from SmolLM2-135M-Instruct (issue 4).
+"""Reference models built offline from GGUF packages (issues 4 and 14).
+
+SmolLM2-135M-Instruct and the models trained from it (aligned, planted-band,
+attacked), and vendor-aligned Qwen2.5-Coder-Instruct models converted as they are.
 
 ``ensure_model("smol-aligned")`` returns the directory of a cached HF
 checkpoint, building it (and its parents) on first use. Nothing heavy is

