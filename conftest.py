@@ -11,7 +11,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("SAFETY_HARNESS_PROGRESS", "0")
+# Progress stays on for `pytest suites/` (the user's main job); tests/conftest.py
+# turns it off for the harness's own tests.
 
 RUN_SLOW = "--run-slow"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ import pytest
 from harness.cli import main
 from harness.zoo.cache import MANIFEST, ZOO_DIR_ENV
 from harness.zoo.recipes import PROFILE_ENV
+
+# The harness's own tests print no progress (tests that check it set it).
+os.environ.setdefault("SAFETY_HARNESS_PROGRESS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +82,22 @@ def test_format_seconds() -> None:
     assert format_seconds(5.4) == "5s"
     assert format_seconds(75) == "1m15s"
     assert format_seconds(3725) == "1h02m"
+
+
+def test_the_suites_print_progress_lines_into_a_log(tmp_path: Path) -> None:
+    # The user's main job, run from the repository as the README says, with
+    # stderr a pipe (a CI log): the root conftest must not silence it.
+    from harness.testing import build_tiny_checkpoint
+
+    repo = Path(__file__).resolve().parents[1]
+    model = build_tiny_checkpoint(tmp_path / "tiny")
+    env = {k: v for k, v in os.environ.items() if k != PROGRESS_ENV}
+    env[LINE_INTERVAL_ENV] = "0"
+    command = [sys.executable, "-m", "pytest", "suites/harm", "-p", "no:cacheprovider"]
+    command += ["--model", str(model), "--max-prompts", "4", "--max-new-tokens", "2"]
+    command += ["--report-dir", str(tmp_path / "reports")]
+    done = subprocess.run(
+        command, cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    assert "[harness] tiny · harm: started, 4 to do" in done.stderr
+    assert "[harness] tiny · harm: 4/4 done in" in done.stderr
