@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/tiny_report.py --out docs/img/report.png
+    python benchmarks/tiny_report.py --out tiny-report.png
 
 Builds two tiny random 4-layer checkpoints (``harness.testing.tiny``): ``base``
 and ``noisy``, a copy whose layer 2 is overwritten with noise. Runs
