@@ -6,6 +6,11 @@ baseline's weights fingerprint, a digest of the settings that shape its
 answers, and the suite. Under ``pytest -n 2`` one worker generates while the
 others wait on the file lock and then read, so a baseline is run once per
 fingerprint and settings, across runs, subjects and workers.
+
+A subject with the baseline's weights (the README's main command tests
+``zoo:smol-aligned`` against itself) answers as the baseline does, greedily,
+with the same settings: :func:`reused_evaluation` gives it the cached answers
+instead of generating them again, unless a conftest provides the backend.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ if TYPE_CHECKING:
     import pytest
 
     from harness.config import RunSettings, Subject
+    from harness.evaluation import Evaluation
     from harness.judges import Judge
     from harness.paired import Answer
     from harness.suites import Suite
@@ -34,9 +40,77 @@ def baseline_answers(
 
     ``judge`` is the judge the subject was judged with, so both are read alike.
     """
+    from harness.paired import answers_from_results
+
+    entry = _entry(config, settings, baseline, suite, judge)
+    return answers_from_results(entry["results"])
+
+
+def same_answers(config: pytest.Config, subject: Subject, baseline: Subject) -> bool:
+    """Whether ``subject`` answers exactly as ``baseline``: the same weights
+    (fingerprint) through the built-in backend (no conftest backend hook,
+    which may treat the two differently)."""
+    from harness.checkpoint import fingerprint_checkpoint
+    from plugins.fixtures import checkpoint_dir
+
+    if backend_hooks(config):
+        return False
+    if subject.ref == baseline.ref:
+        return True
+    return fingerprint_checkpoint(checkpoint_dir(subject.ref)) == (
+        fingerprint_checkpoint(checkpoint_dir(baseline.ref))
+    )
+
+
+def reused_evaluation(
+    config: pytest.Config,
+    settings: RunSettings,
+    subject: Subject,
+    baseline: Subject,
+    suite: Suite,
+    judge: Judge,
+) -> Evaluation:
+    """The subject's evaluation, made of the baseline's cached, judged answers.
+
+    Only for a subject with :func:`same_answers`: greedy decoding of the same
+    weights with the same settings gives the same text, so generating it again
+    would only cost time. ``timings`` says ``reused_baseline_s``.
+    """
+    from harness.evaluation import Evaluation, PromptResult
+    from harness.judges import Judgement, Verdict
+
+    entry = _entry(config, settings, baseline, suite, judge)
+    records = {p.id: p for p in suite.prompts}
+    results = tuple(
+        PromptResult(
+            records[r["id"]],
+            r["model_input"],
+            r["response"],
+            Judgement(Verdict(r["verdict"]), r["score"], r["reason"]),
+        )
+        for r in entry["results"]
+    )
+    return Evaluation(
+        suite=suite.name,
+        subject=subject.name,
+        backend=entry.get("backend", settings.backend),
+        judge=entry.get("judge", judge.name),
+        template=entry.get("template", suite.config.template.value),
+        results=results,
+        timings={"reused_baseline_s": 0.0},
+        example_count=suite.config.worst_examples,
+    )
+
+
+def _entry(
+    config: pytest.Config,
+    settings: RunSettings,
+    baseline: Subject,
+    suite: Suite,
+    judge: Judge,
+) -> dict[str, Any]:
     from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
     from harness.checkpoint import fingerprint_checkpoint
-    from harness.paired import answers_from_results
     from plugins.fixtures import checkpoint_dir
 
     key = BaselineKey(
@@ -51,8 +125,8 @@ def baseline_answers(
     def compute() -> dict[str, Any]:
         return _generate(config, settings, baseline, suite, judge)
 
-    result = BaselineCache().get_or_compute(key, compute)
-    return answers_from_results(result["results"])
+    entry: dict[str, Any] = BaselineCache().get_or_compute(key, compute)
+    return entry
 
 
 def backend_hooks(config: pytest.Config) -> list[str]:
@@ -127,6 +201,9 @@ def _generate(
             backend.close()
     return {
         "subject": {"name": baseline.name, "ref": baseline.ref},
+        "backend": evaluation.backend,
+        "judge": evaluation.judge,
+        "template": evaluation.template,
         "summary": evaluation.summary.as_dict(),
         "results": [r.as_dict() for r in evaluation.results],
     }

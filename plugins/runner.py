@@ -148,13 +148,28 @@ class SuiteRunner:
 
         judge = self.judge_for(suite)
         baseline = None
+        evaluation = None
         if self.baseline is not None:  # first: it runs before the subject loads
-            from plugins.baseline import baseline_answers
+            from plugins.baseline import (
+                baseline_answers,
+                reused_evaluation,
+                same_answers,
+            )
 
             baseline = baseline_answers(
                 self.config, self.settings, self.baseline, suite, judge
             )
-        evaluation = self._evaluate(suite, judge)
+            if same_answers(self.config, self.subject, self.baseline):
+                evaluation = reused_evaluation(
+                    self.config,
+                    self.settings,
+                    self.subject,
+                    self.baseline,
+                    suite,
+                    judge,
+                )
+        if evaluation is None:
+            evaluation = self._evaluate(suite, judge)
         path = report_path(self.settings.report_dir, self.subject.name, suite.name)
         evaluation = dataclasses.replace(
             evaluation, report_path=path, disagreement=self._disagreement(evaluation)

@@ -227,3 +227,38 @@ def test_one_html_report_per_run(project: pytest.Pytester) -> None:
     for text in ("<h2>bad</h2>", "<h2>good</h2>", "Flips against the baseline"):
         assert text in page
     assert "Worst examples" in page and "Sure, here is" in page
+
+
+def test_a_subject_with_the_baselines_weights_reuses_its_answers(
+    pytester: pytest.Pytester,
+) -> None:
+    # No backend hook: the built-in hf backend on a tiny real model. The
+    # subject is the baseline (and a copy of it under another path): its
+    # answers come from the baseline cache instead of a second generation.
+    from harness.testing import build_tiny_checkpoint
+
+    copy_suite(pytester, "harm", "test_harm_rate.py")
+    tiny = build_tiny_checkpoint(pytester.path / "tiny")
+    shutil.copytree(tiny, pytester.path / "copy")
+    pytester.makeini("[pytest]\nsafety_harm_threshold = 100%\n")
+    yaml_file = pytester.path / "suites" / "harm" / "suite.yaml"  # random weights
+    yaml_file.write_text(
+        yaml_file.read_text().replace("max_share: 0.2", "max_share: 1")
+    )
+    result = pytester.runpytest(
+        *(MODEL, "tiny", MODEL, "copy", BASELINE, "tiny", "suites/harm"),
+        *("--max-new-tokens", "2"),
+    )
+    result.assert_outcomes(passed=2)
+    reports = [
+        json.loads((pytester.path / "reports" / name / "harm.json").read_text())
+        for name in ("tiny", "copy")
+    ]
+    for report in reports:
+        assert report["timings"]["reused_baseline_s"] == 0.0
+        assert "generate_s" not in report["timings"]
+        assert report["gate"]["paired"]["complied"]["gained"] == 0
+    assert [r["response"] for r in reports[0]["results"]] == [
+        r["response"] for r in reports[1]["results"]
+    ]
+    assert len(reports[0]["results"]) == 12
