@@ -78,7 +78,7 @@ def test_drift_decides_with_or_without_a_band(project: pytest.Pytester) -> None:
             f"layers {PERTURBED_LAYER} (*)",
             "  - mlp weights moved more than 0.1 * in layers 2 (*)",
             "  - last-token states of the malicious queries moved: mean cosine to "
-            "the baseline below 0.9 in layers 2 (0.*)",
+            "the baseline below 0.95 in layers 2 (0.*)",
             "*safety_layers (drift)*PASS",  # the tables follow the test order
             "*safety_layers (drift)*FAIL",
         ]
