@@ -44,7 +44,8 @@ def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(build, "source_sha256", fake_source_sha256)
     monkeypatch.setattr(build, "_machine", lambda: {})
     monkeypatch.setattr(
-        "harness.zoo.evaluate.evaluate_model", lambda path, spec: {"harmful": {}}
+        "harness.zoo.evaluate.evaluate_model",
+        lambda path, spec, name=None: {"harmful": {}},
     )
     return built
 
