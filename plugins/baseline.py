@@ -25,25 +25,7 @@ if TYPE_CHECKING:
     from harness.config import RunSettings, Subject
     from harness.evaluation import Evaluation
     from harness.judges import Judge
-    from harness.paired import Answer
     from harness.suites import Suite
-
-
-def baseline_answers(
-    config: pytest.Config,
-    settings: RunSettings,
-    baseline: Subject,
-    suite: Suite,
-    judge: Judge,
-) -> list[Answer]:
-    """The baseline's judged answers to ``suite`` (cached; computed on a miss).
-
-    ``judge`` is the judge the subject was judged with, so both are read alike.
-    """
-    from harness.paired import answers_from_results
-
-    entry = _entry(config, settings, baseline, suite, judge)
-    return answers_from_results(entry["results"])
 
 
 def same_answers(config: pytest.Config, subject: Subject, baseline: Subject) -> bool:
@@ -63,23 +45,22 @@ def same_answers(config: pytest.Config, subject: Subject, baseline: Subject) -> 
 
 
 def reused_evaluation(
-    config: pytest.Config,
+    entry: dict[str, Any],
     settings: RunSettings,
     subject: Subject,
-    baseline: Subject,
     suite: Suite,
     judge: Judge,
 ) -> Evaluation:
     """The subject's evaluation, made of the baseline's cached, judged answers.
 
-    Only for a subject with :func:`same_answers`: greedy decoding of the same
-    weights with the same settings gives the same text, so generating it again
-    would only cost time. ``timings`` says ``reused_baseline_s``.
+    ``entry`` is the baseline's :func:`baseline_entry`. Only for a subject with
+    :func:`same_answers`: greedy decoding of the same weights with the same
+    settings gives the same text, so generating it again would only cost time.
+    ``timings`` says ``reused_baseline_s``.
     """
     from harness.evaluation import Evaluation, PromptResult
     from harness.judges import Judgement, Verdict
 
-    entry = _entry(config, settings, baseline, suite, judge)
     records = {p.id: p for p in suite.prompts}
     results = tuple(
         PromptResult(
@@ -102,13 +83,14 @@ def reused_evaluation(
     )
 
 
-def _entry(
+def baseline_entry(
     config: pytest.Config,
     settings: RunSettings,
     baseline: Subject,
     suite: Suite,
     judge: Judge,
 ) -> dict[str, Any]:
+    """The baseline's cache entry for ``suite``: its results, as report dicts."""
     from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
     from harness.checkpoint import fingerprint_checkpoint
     from plugins.fixtures import checkpoint_dir

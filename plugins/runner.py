@@ -150,23 +150,16 @@ class SuiteRunner:
         baseline = None
         evaluation = None
         if self.baseline is not None:  # first: it runs before the subject loads
-            from plugins.baseline import (
-                baseline_answers,
-                reused_evaluation,
-                same_answers,
-            )
+            from harness.paired import answers_from_results
+            from plugins.baseline import baseline_entry, reused_evaluation, same_answers
 
-            baseline = baseline_answers(
+            entry = baseline_entry(
                 self.config, self.settings, self.baseline, suite, judge
             )
+            baseline = answers_from_results(entry["results"])
             if same_answers(self.config, self.subject, self.baseline):
                 evaluation = reused_evaluation(
-                    self.config,
-                    self.settings,
-                    self.subject,
-                    self.baseline,
-                    suite,
-                    judge,
+                    entry, self.settings, self.subject, suite, judge
                 )
         if evaluation is None:
             evaluation = self._evaluate(suite, judge)

@@ -229,23 +229,31 @@ def test_one_html_report_per_run(project: pytest.Pytester) -> None:
     assert "Worst examples" in page and "Sure, here is" in page
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built outside pytester: torch imported during a pytester test would be
+    # unloaded by its sys.modules snapshot, and a later import would crash.
+    from harness.testing import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
 def test_a_subject_with_the_baselines_weights_reuses_its_answers(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, tiny_model: Path
 ) -> None:
     # No backend hook: the built-in hf backend on a tiny real model. The
     # subject is the baseline (and a copy of it under another path): its
     # answers come from the baseline cache instead of a second generation.
-    from harness.testing import build_tiny_checkpoint
-
     copy_suite(pytester, "harm", "test_harm_rate.py")
-    tiny = build_tiny_checkpoint(pytester.path / "tiny")
-    shutil.copytree(tiny, pytester.path / "copy")
+    shutil.copytree(tiny_model, pytester.path / "tiny")
+    shutil.copytree(tiny_model, pytester.path / "copy")
     pytester.makeini("[pytest]\nsafety_harm_threshold = 100%\n")
     yaml_file = pytester.path / "suites" / "harm" / "suite.yaml"  # random weights
     yaml_file.write_text(
         yaml_file.read_text().replace("max_share: 0.2", "max_share: 1")
     )
-    result = pytester.runpytest(
+    # A subprocess, for the same reason (the hf backend's modules).
+    result = pytester.runpytest_subprocess(
         *(MODEL, "tiny", MODEL, "copy", BASELINE, "tiny", "suites/harm"),
         *("--max-new-tokens", "2"),
     )
