@@ -96,12 +96,13 @@ def checkpoint_identity(ref: str) -> dict[str, Any]:
     return {
         "ref": ref,
         "path": path,
-        "fingerprint": _fingerprint(path) if built else None,
+        "fingerprint": checkpoint_fingerprint(path) if built else None,
     }
 
 
 @functools.cache
-def _fingerprint(path: str) -> str:
+def checkpoint_fingerprint(path: str) -> str:
+    """:func:`harness.checkpoint.fingerprint_checkpoint`, once per path and process."""
     from harness.checkpoint import fingerprint_checkpoint
 
     return fingerprint_checkpoint(path)

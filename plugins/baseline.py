@@ -32,15 +32,15 @@ def same_answers(config: pytest.Config, subject: Subject, baseline: Subject) -> 
     """Whether ``subject`` answers exactly as ``baseline``: the same weights
     (fingerprint) through the built-in backend (no conftest backend hook,
     which may treat the two differently)."""
-    from harness.checkpoint import fingerprint_checkpoint
+    from harness.environment import checkpoint_fingerprint
     from plugins.fixtures import checkpoint_dir
 
     if backend_hooks(config):
         return False
     if subject.ref == baseline.ref:
         return True
-    return fingerprint_checkpoint(checkpoint_dir(subject.ref)) == (
-        fingerprint_checkpoint(checkpoint_dir(baseline.ref))
+    return checkpoint_fingerprint(checkpoint_dir(subject.ref)) == (
+        checkpoint_fingerprint(checkpoint_dir(baseline.ref))
     )
 
 
@@ -92,11 +92,11 @@ def baseline_entry(
 ) -> dict[str, Any]:
     """The baseline's cache entry for ``suite``: its results, as report dicts."""
     from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
-    from harness.checkpoint import fingerprint_checkpoint
+    from harness.environment import checkpoint_fingerprint
     from plugins.fixtures import checkpoint_dir
 
     key = BaselineKey(
-        fingerprint=fingerprint_checkpoint(checkpoint_dir(baseline.ref)),
+        fingerprint=checkpoint_fingerprint(checkpoint_dir(baseline.ref)),
         settings_digest=settings_digest(
             shaping_settings(settings, suite, judge)
             | {"backend_hooks": backend_hooks(config)}
