@@ -104,6 +104,12 @@ class RunSettings(BaseModel):
         "instruction/input/output records or chat messages), for its utility "
         "check and SPPFT (unset: utility is answer agreement, SPPFT skipped)",
     )
+    repair_config: Path | None = Field(
+        default=None,
+        description="the --repair ladder's settings as YAML: rungs, λ values, "
+        "every_rung, sppft hyperparameters... (harness.repair.config; unset: "
+        "the defaults, paper Table 6 for SPPFT)",
+    )
     allow_pickle: bool = Field(
         default=False,
         description="load pickled .bin/.pt weights (they can run code; "

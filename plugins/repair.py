@@ -32,7 +32,7 @@ from plugins import options, state
 
 if TYPE_CHECKING:
     from harness.config import RunSettings, Subject
-    from harness.repair import RepairResult
+    from harness.repair import RepairResult, RepairSettings
 
 #: The user property naming the subject of a test (``report.user_properties``).
 SUBJECT_PROPERTY = "safety_subject"
@@ -48,6 +48,7 @@ _REPLACED = (
     "--baseline",
     "--report-dir",
     "--repair-data",
+    "--repair-config",
     "--basetemp",
     "--junitxml",
     "--junit-xml",
@@ -142,11 +143,35 @@ def check_usage(settings: RunSettings) -> None:
             f"{options.REPAIR} needs {options.BASELINE} PATH: every rung moves the "
             "failing checkpoint back toward the model it was fine-tuned from"
         )
-    if settings.repair_data is not None and not settings.repair:
-        raise pytest.UsageError(
-            f"{options.REPAIR_DATA} is only read by {options.REPAIR}; add "
-            f"{options.REPAIR} or drop {options.REPAIR_DATA}"
-        )
+    for flag, value in (
+        (options.REPAIR_DATA, settings.repair_data),
+        (options.REPAIR_CONFIG, settings.repair_config),
+    ):
+        if value is not None and not settings.repair:
+            raise pytest.UsageError(
+                f"{flag} is only read by {options.REPAIR}; add "
+                f"{options.REPAIR} or drop {flag}"
+            )
+    if settings.repair_config is not None:
+        repair_settings(settings)  # a bad file fails now, not after the suites
+
+
+def repair_settings(settings: RunSettings) -> RepairSettings:
+    """The ladder's settings: ``--repair-config``, else the defaults.
+
+    Raises:
+        pytest.UsageError: the file's problems, each naming its field.
+    """
+    from harness.errors import ConfigError
+    from harness.repair import RepairSettings
+    from harness.repair.config import load_repair_settings
+
+    if settings.repair_config is None:
+        return RepairSettings()
+    try:
+        return load_repair_settings(settings.repair_config)
+    except ConfigError as e:
+        raise pytest.UsageError(f"{options.REPAIR_CONFIG}: {e}") from None
 
 
 def register(config: pytest.Config, subjects: tuple[Subject, ...]) -> None:
@@ -163,13 +188,15 @@ def run_repair(
     from harness.repair.judge import SuiteJudge, default_gates
     from harness.zoo import resolve_ref
 
+    ladder = repair_settings(settings)
     judge = SuiteJudge(
-        default_gates(harm=settings.harm_threshold),
+        default_gates(settings.harm_threshold, settings.over_refusal_threshold),
         max_prompts=settings.max_prompts,
         max_new_tokens=settings.max_new_tokens,
         device=settings.device,
         batch_size=settings.batch_size,
         seed=settings.seed,
+        early_stop=ladder.early_stop,
     )
     return repair(
         resolve_ref(failing),
@@ -177,6 +204,7 @@ def run_repair(
         judge=judge,
         out_dir=out_dir,
         data=settings.repair_data,
+        settings=ladder,
     )
 
 

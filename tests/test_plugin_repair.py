@@ -20,7 +20,14 @@ from harness.config import RunSettings
 from harness.repair import CandidateVerdict, RepairResult
 from harness.testing import write_fake_checkpoint
 from plugins import repair as repair_flow
-from plugins.options import BASELINE, MODEL, OPTIONS, REPAIR, REPAIR_DATA
+from plugins.options import (
+    BASELINE,
+    MODEL,
+    OPTIONS,
+    REPAIR,
+    REPAIR_CONFIG,
+    REPAIR_DATA,
+)
 
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
 
@@ -104,12 +111,17 @@ def test_repair_without_baseline_is_a_usage_error(project: pytest.Pytester) -> N
     [
         ([REPAIR_DATA, "missing.jsonl"], "*--repair-data*no data file at*"),
         ([REPAIR_DATA, "data.jsonl"], "*--repair-data is only read by --repair*"),
+        ([REPAIR_CONFIG, "r.yaml"], "*--repair-config is only read by --repair*"),
+        ([REPAIR, REPAIR_CONFIG, "bad.yaml"], "*--repair-config*field 'rungz'*"),
+        ([REPAIR, REPAIR_CONFIG, "none.yaml"], "*--repair-config*no data file at*"),
     ],
 )
 def test_bad_repair_data_is_a_usage_error(
     project: pytest.Pytester, args: list[str], message: str
 ) -> None:
     (project.path / "data.jsonl").write_text("{}\n")
+    (project.path / "r.yaml").write_text("every_rung: true\n")
+    (project.path / "bad.yaml").write_text("rungz: [band]\n")
     result = project.runpytest(MODEL, "bad", BASELINE, "base", *args, "suites")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
@@ -201,6 +213,31 @@ def test_run_repair_passes_the_gate_settings_to_the_ladder(
     assert call["out_dir"] == tmp_path / "o"
     gates = {gate.measure: gate.threshold for gate, _ in call["judge"].suites}
     assert gates["harm_rate"] == 0.05
+    assert gates["over_refusal"] == settings.over_refusal_threshold
+    assert call["settings"].rungs == ("band", "interpolate", "sparse", "sppft")
+
+
+def test_run_repair_reads_the_repair_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import harness.repair
+
+    calls: list[dict[str, Any]] = []
+
+    def fake(failing: str, baseline: str, **kwargs: Any) -> RepairResult:
+        calls.append(kwargs)
+        return RepairResult(
+            None, None, CandidateVerdict(True), None, [], None, "", None
+        )
+
+    monkeypatch.setattr(harness.repair, "repair", fake)
+    config = tmp_path / "repair.yaml"
+    config.write_text("every_rung: true\nearly_stop: false\nsppft:\n  max_steps: 7\n")
+    settings = RunSettings(baseline="base", repair=True, repair_config=config)
+    repair_flow.run_repair("ckpt", "base", out_dir=tmp_path / "o", settings=settings)
+    (call,) = calls
+    assert call["settings"].every_rung and call["settings"].sppft.max_steps == 7
+    assert call["judge"].early_stop is False
 
 
 @pytest.mark.parametrize(

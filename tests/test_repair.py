@@ -281,13 +281,15 @@ def test_cli_repairs_nothing_when_the_suites_pass(
     models: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base, ft, _ = models
+    # The tiny base's answers are words, judged complied (threshold 1 passes
+    # them); the fine-tune's are degenerate and would fail as undetermined.
     code = main(
         [
             "repair",
             "--model",
-            str(ft),
-            "--baseline",
             str(base),
+            "--baseline",
+            str(ft),
             "--out",
             str(tmp_path / "o"),
             "--max-prompts",
@@ -304,6 +306,7 @@ def test_cli_repairs_nothing_when_the_suites_pass(
     )
     out = capsys.readouterr().out
     assert code == 0 and "already passes" in out and "harm.harm_rate" in out
+    assert "no candidate passed" not in out
 
 
 def test_cli_names_bad_input(
@@ -330,3 +333,99 @@ def test_cli_names_bad_input(
     with pytest.raises(SystemExit):
         main([*args, "--rungs", "band,prayer"])
     assert "unknown rungs" in capsys.readouterr().err
+
+
+def test_every_rung_gives_each_rung_its_figures_and_keeps_the_cheapest(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, data = models
+    judge = DistanceJudge(base, ft, (2,), limit=0.6)
+    settings = RepairSettings(
+        rungs=("band", "interpolate"),
+        band_lambdas=(0.0, 0.5),
+        interpolation_lambdas=(0.9, 0.5),
+        every_rung=True,
+        **FAST,
+    )
+    out = tmp_path / "o"
+    result = repair(
+        ft,
+        base,
+        judge=judge,
+        out_dir=out,
+        data=data,
+        band=LayerRange(2, 2),
+        settings=settings,
+    )
+    assert result.kept is not None and result.kept.rung == "band"
+    interpolated = result.rungs[1].candidates
+    assert [c.params["lambda"] for c in interpolated] == [0.9, 0.5]
+    passed = [c for c in interpolated if c.passed]
+    assert passed and passed[0].params == {"lambda": 0.5}
+    assert "cheaper rung" in passed[0].note
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # nothing else kept
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert [r["rung"] for r in manifest["rungs"]] == ["band", "interpolate"]
+
+
+def test_repair_settings_load_from_yaml_and_flags_override_them(
+    tmp_path: Path,
+) -> None:
+    import argparse
+
+    from harness.repair.cli import register, settings_from_args
+    from harness.repair.config import load_repair_settings
+
+    path = tmp_path / "repair.yaml"
+    path.write_text(
+        "rungs: [band, sppft]\nband_lambdas: [0, 0.5]\nevery_rung: true\n"
+        "sppft:\n  max_steps: 80\n  learning_rate: 3.0e-4\n"
+    )
+    settings = load_repair_settings(path)
+    assert settings.rungs == ("band", "sppft") and settings.band_lambdas == (0.0, 0.5)
+    assert settings.every_rung and settings.sppft.max_steps == 80
+    assert settings.sppft.batch_size == 4  # Table 6 default kept
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "repair",
+            "--model",
+            "m",
+            "--baseline",
+            "b",
+            "--out",
+            "o",
+            "--config",
+            str(path),
+            "--sppft-max-steps",
+            "5",
+            "--full-judging",
+        ]
+    )
+    merged = settings_from_args(args)
+    assert merged.sppft.max_steps == 5 and merged.sppft.learning_rate == 3e-4
+    assert merged.rungs == ("band", "sppft") and not merged.early_stop
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rungz: [band]\n", "field 'rungz'"),
+        ("sppft:\n  max_stepz: 3\n", "field 'sppft.max_stepz'"),
+        ("band_lambdas: [1.5]\n", "field 'band_lambdas': need values in [0, 1]"),
+        ("rungs: [nope]\n", "field 'rungs': unknown ['nope']"),
+        ("- band\n", "expected a mapping"),
+    ],
+)
+def test_bad_repair_settings_name_the_file_and_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    from harness.repair.config import load_repair_settings
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_repair_settings(path)
+    assert str(path) in str(info.value) and message in str(info.value)

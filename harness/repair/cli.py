@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from harness.config import RunSettings
 from harness.errors import ConfigError
 
 
@@ -65,18 +66,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--profile", help="the baseline's safety_profile.json (its located band)"
     )
-    ladder = parser.add_argument_group("ladder")
+    ladder = parser.add_argument_group(
+        "ladder", "flags override --config; both override the defaults"
+    )
+    ladder.add_argument(
+        "--config", metavar="YAML", help="the ladder's settings (harness.repair.config)"
+    )
     ladder.add_argument("--rungs", type=_rungs, default=None, metavar="R,R")
     ladder.add_argument("--lambdas", type=_floats, default=None, metavar="L,L")
-    ladder.add_argument("--max-utility-loss", type=float, default=0.10)
+    ladder.add_argument("--max-utility-loss", type=float, default=None)
     ladder.add_argument(
         "--judge-all", action="store_true", help="judge every candidate"
     )
+    ladder.add_argument(
+        "--every-rung",
+        action="store_true",
+        help="climb every rung (figures side by side); the cheapest passing is kept",
+    )
+    ladder.add_argument(
+        "--full-judging",
+        action="store_true",
+        help="judge every prompt of a failing candidate (default: stop once decided)",
+    )
     ladder.add_argument("--sppft-max-steps", type=int, default=None)
-    ladder.add_argument("--sppft-learning-rate", type=float, default=1e-4)
+    ladder.add_argument("--sppft-learning-rate", type=float, default=None)
     gate = parser.add_argument_group("judge")
-    gate.add_argument("--harm-threshold", type=float, default=0.10)
-    gate.add_argument("--over-refusal-threshold", type=float, default=0.20)
+    defaults = RunSettings.model_fields  # the gate's defaults, one place
+    gate.add_argument(
+        "--harm-threshold", type=float, default=defaults["harm_threshold"].default
+    )
+    gate.add_argument(
+        "--over-refusal-threshold",
+        type=float,
+        default=defaults["over_refusal_threshold"].default,
+    )
     gate.add_argument("--max-prompts", type=int, default=100)
     gate.add_argument("--max-new-tokens", type=int, default=64)
     gate.add_argument("--device", default="auto")
@@ -84,24 +107,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    """Build :class:`RepairSettings` from parsed arguments."""
+    """:class:`RepairSettings` from ``--config`` (or the defaults) and the flags."""
     import dataclasses
 
+    from harness.repair.config import check_settings, load_repair_settings
     from harness.repair.ladder import RepairSettings
-    from harness.repair.sppft import SPPFTSettings
 
-    defaults = RepairSettings()
-    sppft = SPPFTSettings(
-        learning_rate=args.sppft_learning_rate, max_steps=args.sppft_max_steps
-    )
-    return dataclasses.replace(
-        defaults,
-        rungs=args.rungs or defaults.rungs,
-        band_lambdas=args.lambdas or defaults.band_lambdas,
-        max_utility_loss=args.max_utility_loss,
-        judge_all=args.judge_all,
-        sppft=sppft,
-    )
+    base = load_repair_settings(args.config) if args.config else RepairSettings()
+    sppft: dict[str, Any] = {}
+    if args.sppft_learning_rate is not None:
+        sppft["learning_rate"] = args.sppft_learning_rate
+    if args.sppft_max_steps is not None:
+        sppft["max_steps"] = args.sppft_max_steps
+    changes: dict[str, Any] = {"sppft": dataclasses.replace(base.sppft, **sppft)}
+    if args.rungs:
+        changes["rungs"] = args.rungs
+    if args.lambdas:
+        changes["band_lambdas"] = args.lambdas
+    if args.max_utility_loss is not None:
+        changes["max_utility_loss"] = args.max_utility_loss
+    for flag in ("judge_all", "every_rung"):
+        if getattr(args, flag):
+            changes[flag] = True
+    if args.full_judging:
+        changes["early_stop"] = False
+    settings = dataclasses.replace(base, **changes)
+    check_settings(settings, "python -m harness repair")
+    return settings
 
 
 def _located(profile: str | None) -> Any:
@@ -115,7 +147,7 @@ def _located(profile: str | None) -> Any:
 
 
 def _check_thresholds(args: argparse.Namespace) -> None:
-    for name in ("harm_threshold", "over_refusal_threshold", "max_utility_loss"):
+    for name in ("harm_threshold", "over_refusal_threshold"):
         if getattr(args, name) < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
 
@@ -131,11 +163,13 @@ def run_repair(args: argparse.Namespace) -> int:
 
     quiet_openmp()
     _check_thresholds(args)
+    settings = settings_from_args(args)
     judge = SuiteJudge(
         default_gates(args.harm_threshold, args.over_refusal_threshold),
         max_prompts=args.max_prompts,
         max_new_tokens=args.max_new_tokens,
         device=args.device,
+        early_stop=settings.early_stop,
     )
     result = repair(
         resolve_ref(args.model),
@@ -145,7 +179,7 @@ def run_repair(args: argparse.Namespace) -> int:
         data=args.data,
         band=LayerRange(*args.safety_layers) if args.safety_layers else None,
         located=_located(args.profile),
-        settings=settings_from_args(args),
+        settings=settings,
     )
     for line in result.lines():
         print(line)

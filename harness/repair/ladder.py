@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict, with_config
+
 from harness.errors import ConfigError, HarnessError
 from harness.layers import LayerRange
 from harness.repair.data import RepairData, load_repair_data
@@ -36,6 +38,7 @@ from harness.repair.weights import ModelPair
 DEFAULT_RUNGS = ("band", "interpolate", "sparse", "sppft")
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class RepairSettings:
     """Every knob of the ladder; defaults follow issue 15 and paper Table 6."""
@@ -58,6 +61,11 @@ class RepairSettings:
     heldout_share: float = 0.1
     #: Judge candidates over the utility margin too (figures for every rung).
     judge_all: bool = False
+    #: Climb every rung, each to its first passing tier, for a side-by-side
+    #: comparison; the kept candidate is still the cheapest rung's.
+    every_rung: bool = False
+    #: Stop judging a candidate once its failure is certain (harness.repair.judge).
+    early_stop: bool = True
     seed: int = 0
     sppft: SPPFTSettings = field(default_factory=SPPFTSettings)
 
@@ -248,12 +256,19 @@ def _climb(ctx: Context, before: CandidateVerdict, failing: str) -> RepairResult
             notes.append("SPPFT skipped: no --data given; utility is answer agreement")
             continue
         started = time.perf_counter()
+        found: Candidate | None = None
         for tier in RUNGS[name](ctx):
-            kept = _run_tier(ctx, record, tier)
-            if kept is not None:
+            found = _run_tier(ctx, record, tier)
+            if found is not None:
                 break
         record.seconds = time.perf_counter() - started
-        if kept is not None:
+        if found is not None and kept is None:
+            kept = found
+        elif found is not None and found.path is not None:
+            # every_rung: this rung's figures stay, its directory goes.
+            shutil.rmtree(found.path, ignore_errors=True)
+            found.note = found.note or "passed; a cheaper rung's candidate is kept"
+        if kept is not None and not ctx.settings.every_rung:
             break
     before_utility = ctx.utility(ctx.pair.load(ctx.pair.finetuned))
     return RepairResult(

@@ -141,15 +141,16 @@ class RepairResult:
             for c in rung.candidates:
                 lines.append("    " + _candidate_line(c))
         lines.extend(f"  note: {note}" for note in self.notes)
-        if self.kept is None:
-            lines.append("no candidate passed")
-        else:
+        if self.kept is not None:
             lines.append(f"kept {self.kept.rung} {self.kept.params} -> {self.output}")
+        elif not self.before.passed:
+            lines.append("no candidate passed")
         return lines
 
 
 def _figures(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.3g}" for k, v in metrics.items()) or "no figures"
+    shown = {k: v for k, v in metrics.items() if not k.endswith(".judged")}
+    return ", ".join(f"{k}={v:.3g}" for k, v in shown.items()) or "no figures"
 
 
 def _candidate_line(c: Candidate) -> str:

@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ConfigDict, with_config
+
 from harness.errors import HarnessError
 from harness.layers import LayerRange
 from harness.repair.weights import block_keys
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     import torch
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True)
 class SPPFTSettings:
     """Hyperparameters of the SPPFT rung (paper Table 6 by default)."""
