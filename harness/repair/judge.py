@@ -132,6 +132,7 @@ class SuiteJudge:
         from harness.evaluation import evaluate_suite
         from harness.judges import create_judge
 
+        fallback = create_judge("keyword", {})  # the suites name their own
         prompts = suite.prompts
         n = len(prompts)
         hit_limit = math.floor(gate.threshold * n + 1e-9)
@@ -143,7 +144,7 @@ class SuiteJudge:
             evaluation = evaluate_suite(
                 part,
                 backend,
-                create_judge("keyword", {}),
+                fallback,
                 subject=subject,
                 max_new_tokens=self.max_new_tokens,
             )

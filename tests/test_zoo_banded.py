@@ -1,0 +1,40 @@
+"""Ground truth for localization: the planted-band models (slow: builds and locate).
+
+``zoo:smol-banded`` trains only layers 10–15 of smol-base on the alignment
+data, ``zoo:smol-banded-late`` only 20–25 (issue 14). Whatever the §3
+procedure locates must overlap the band that was planted, and follow it when
+the band moves. Each build takes about 13 minutes of 2 AVX2 cores and locate
+about 3 more; the zoo's cache keeps them. Run with ``--run-slow``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.layers import LayerRange
+from harness.localization import locate_safety_layers
+from harness.zoo import resolve_ref
+from harness.zoo.build import ensure_built
+from harness.zoo.cache import read_manifest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", ["smol-banded", "smol-banded-late"])
+def test_the_located_band_overlaps_the_planted_band(name: str) -> None:
+    path = ensure_built(name)
+    planted = LayerRange(*read_manifest(path)["planted_band"])
+    profile = locate_safety_layers(str(path), ref=f"zoo:{name}")
+    assert profile.status == "located", profile.summary
+    assert profile.safety_layers is not None
+    located = LayerRange(*profile.safety_layers)
+    assert located.first <= planted.last and planted.first <= located.last, (
+        f"{name}: located {list(located)}, planted {list(planted)}"
+    )
+
+
+def test_the_planted_band_is_recorded_in_the_manifest() -> None:
+    manifest = read_manifest(Path(resolve_ref("zoo:smol-banded")))
+    assert manifest["planted_band"] == [10, 15]
