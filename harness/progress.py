@@ -158,14 +158,25 @@ def _rich_bar(total: int, description: str) -> Iterator[Advance]:
 
 @contextmanager
 def quiet_library_bars() -> Iterator[None]:
-    """Silence transformers' own tqdm bars unless harness bars are on."""
+    """Silence transformers' (and, once imported, datasets') tqdm bars.
+
+    Unless harness bars are on: then the libraries' bars show too.
+    """
+    import sys
+
     from transformers.utils import logging as hf_logging
 
     if progress_mode() == "bar" or not hf_logging.is_progress_bar_enabled():
         yield
         return
+    datasets = sys.modules.get("datasets")
+    quiet_datasets = datasets is not None and not datasets.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
+    if datasets is not None and not quiet_datasets:
+        datasets.disable_progress_bars()
     try:
         yield
     finally:
         hf_logging.enable_progress_bar()
+        if datasets is not None and not quiet_datasets:
+            datasets.enable_progress_bars()

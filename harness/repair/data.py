@@ -88,8 +88,11 @@ def _rows(path: Path) -> list[Mapping[str, Any]]:
         from datasets import load_dataset
     except ImportError as e:
         raise MissingDependencyError("datasets") from e
+    from harness.progress import quiet_library_bars
+
     try:
-        dataset = load_dataset(builder, data_files=str(path), split="train")
+        with quiet_library_bars():  # "Generating train split" on every read
+            dataset = load_dataset(builder, data_files=str(path), split="train")
     except Exception as e:  # datasets raises many types for unreadable files
         raise ConfigError(f"{path}: cannot read the data: {e}") from e
     return list(dataset)

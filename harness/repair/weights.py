@@ -106,8 +106,11 @@ def save_candidate(
     pair: ModelPair, state: Mapping[str, torch.Tensor], out: Path
 ) -> Path:
     """Write ``state`` as an HF checkpoint (safetensors + tokenizer) to ``out``."""
+    from harness.progress import quiet_library_bars
+
     model = pair.load(state)
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
+    with quiet_library_bars():  # a "Writing model shards" bar per candidate
+        model.save_pretrained(out, safe_serialization=True)
     pair.tokenizer.save_pretrained(out)
     return out
