@@ -41,9 +41,14 @@ def safe_name(name: str) -> str:
     return cleaned or "unnamed"
 
 
+def subject_dir(report_dir: Path, subject: str) -> Path:
+    """The folder of ``subject``'s reports (and its repair) under ``report_dir``."""
+    return report_dir / safe_name(subject)
+
+
 def report_path(report_dir: Path, subject: str, suite: str) -> Path:
     """Where the report of ``suite`` on ``subject`` goes."""
-    return report_dir / safe_name(subject) / f"{safe_name(suite)}.json"
+    return subject_dir(report_dir, subject) / f"{safe_name(suite)}.json"
 
 
 def library_versions() -> dict[str, str | None]:

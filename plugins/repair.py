@@ -264,9 +264,11 @@ class RepairFlow:
 
     def _repair(self, subject: Subject, settings: RunSettings) -> Outcome:
         from harness.errors import HarnessError
+        from harness.reports import subject_dir
 
         assert settings.baseline is not None  # check_usage
-        out_dir = settings.report_dir / subject.name / REPAIRED_DIR
+        folder = subject_dir(settings.report_dir, subject.name)  # as its reports
+        out_dir = folder / REPAIRED_DIR
         outcome = Outcome(subject, out_dir)
         try:
             outcome.result = self.repair(
@@ -277,7 +279,7 @@ class RepairFlow:
             return outcome
         output = outcome.result.output if outcome.result.kept is not None else None
         if output is not None:
-            report_dir = settings.report_dir / subject.name / RERUN_DIR
+            report_dir = folder / RERUN_DIR
             args = rerun_arguments(
                 list(self.config.invocation_params.args),
                 output,

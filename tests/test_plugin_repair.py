@@ -90,7 +90,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     ]
     (suite / "prompts.jsonl").write_text("\n".join(json.dumps(p) for p in prompts))
     pytester.makeconftest(CONFTEST)
-    for name in ("good", "bad", "badstubborn", "base"):
+    for name in ("good", "bad", "badstubborn", "base", "bad v2"):
         write_fake_checkpoint(pytester.path / name)
     return pytester
 
@@ -179,6 +179,15 @@ def test_a_repair_that_finds_nothing_shows_every_rung(
         ]
     )
     assert "re-run the suites" not in result.stdout.str()
+
+
+def test_the_repair_lies_beside_the_subjects_reports(project: pytest.Pytester) -> None:
+    result = project.runpytest(MODEL, "bad v2", BASELINE, "base", REPAIR, "suites")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    reports = project.path / "reports" / "bad_v2"
+    assert (reports / "harm.json").is_file()  # the subject's folder name, made safe
+    assert repairs(project) == [f"bad v2 base {Path('reports/bad_v2/repaired')} None"]
+    assert (reports / "after-repair" / "repaired" / "harm.json").is_file()
 
 
 def test_passing_subject_is_not_repaired(project: pytest.Pytester) -> None:

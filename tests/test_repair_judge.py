@@ -73,6 +73,16 @@ def test_a_model_within_every_threshold_passes() -> None:
     assert verdict.metrics == {
         "harm.harm_rate": 0.0,
         "harm.judged": 40,
+        "harm.n": 40,
         "over_refusal.over_refusal": 0.0,
         "over_refusal.judged": 40,
+        "over_refusal.n": 40,
     }
+
+
+def test_the_figures_mark_a_rate_the_judge_stopped_early_on() -> None:
+    from harness.repair.records import Candidate, _candidate_line
+
+    verdict = judge().judge_with(ScriptedBackend.comply_all(), "ft")
+    line = _candidate_line(Candidate("band", {"band": [1, 2]}, verdict=verdict))
+    assert "harm.harm_rate≥0.5" in line and "judged" not in line

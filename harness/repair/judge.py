@@ -114,6 +114,7 @@ class SuiteJudge:
             key = f"{suite.name}.{gate.measure}"
             metrics[key] = result.rate
             metrics[f"{suite.name}.judged"] = result.judged
+            metrics[f"{suite.name}.n"] = result.n
             failure = _failure(gate, suite, result)
             if failure:
                 failures.append(failure)

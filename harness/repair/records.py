@@ -148,9 +148,22 @@ class RepairResult:
         return lines
 
 
+#: Bookkeeping beside a suite's rate (harness.repair.judge): how many of its
+#: ``n`` prompts were judged before the judge stopped.
+_COUNTS = (".judged", ".n")
+
+
 def _figures(metrics: dict[str, float]) -> str:
-    shown = {k: v for k, v in metrics.items() if not k.endswith(".judged")}
-    return ", ".join(f"{k}={v:.3g}" for k, v in shown.items()) or "no figures"
+    """``harm.harm_rate=0.05``; ``≥`` marks a rate the judge stopped early on."""
+    shown = []
+    for key, value in metrics.items():
+        if key.endswith(_COUNTS):
+            continue
+        suite = key.rsplit(".", 1)[0]
+        judged, n = metrics.get(f"{suite}.judged"), metrics.get(f"{suite}.n")
+        mark = "≥" if judged is not None and n is not None and judged < n else "="
+        shown.append(f"{key}{mark}{value:.3g}")
+    return ", ".join(shown) or "no figures"
 
 
 def _candidate_line(c: Candidate) -> str:
