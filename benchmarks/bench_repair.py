@@ -138,6 +138,11 @@ def rung_costs(
     return rows
 
 
+def _mib(value: float) -> str:
+    """A MiB figure, or "–" where none was measured (the CUDA peak on CPU)."""
+    return "–" if value != value else f"{value:.0f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -177,7 +182,8 @@ def main() -> None:
             f"batch {args.batch_size} x {args.seq_len} tokens, {args.steps} steps\n"
         )
         print(
-            "| training | s/step | trainable | AdamW state MiB | grads MiB | peak MiB |"
+            "| training | s/step | trainable | AdamW state MiB | grads MiB "
+            "| CUDA peak MiB |"
         )
         print("|---|---|---|---|---|---|")
         for name, frozen in (
@@ -188,7 +194,7 @@ def main() -> None:
             print(
                 f"| {name} | {r['step_s']:.3f} | {r['trainable']:.1%} | "
                 f"{r['optimizer_mib']:.1f} | {r['grad_mib']:.1f} | "
-                f"{r['peak_mib']:.0f} |"
+                f"{_mib(r['peak_mib'])} |"
             )
         print("\n| post-hoc rung (one candidate, no gate run) | seconds |")
         print("|---|---|")
