@@ -104,6 +104,12 @@ class RunSettings(BaseModel):
         "instruction/input/output records or chat messages), for its utility "
         "check and SPPFT (unset: utility is answer agreement, SPPFT skipped)",
     )
+    repair_heldout: Path | None = Field(
+        default=None,
+        description="examples of the same task that the fine-tune never saw, "
+        "for --repair's utility check (unset: a tenth of --repair-data, which "
+        "the failing checkpoint has seen: fair to weight surgery, not to SPPFT)",
+    )
     repair_config: Path | None = Field(
         default=None,
         description="the --repair ladder's settings as YAML: rungs, λ values, "

@@ -45,6 +45,7 @@ REPORT_DIR = "--report-dir"
 SEED = "--seed"
 REPAIR = "--repair"
 REPAIR_DATA = "--repair-data"
+REPAIR_HELDOUT = "--repair-heldout"
 REPAIR_CONFIG = "--repair-config"
 ALLOW_PICKLE = "--allow-pickle"
 TRUST_REMOTE_CODE = "--trust-remote-code"
@@ -268,6 +269,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(SEED, "seed"),
     Option(REPAIR, "repair", kind="flag"),
     Option(REPAIR_DATA, "repair_data", data_file, metavar="FILE", is_path=True),
+    Option(REPAIR_HELDOUT, "repair_heldout", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_CONFIG, "repair_config", data_file, metavar="YAML", is_path=True),
     Option(ALLOW_PICKLE, "allow_pickle", kind="flag"),
     Option(TRUST_REMOTE_CODE, "trust_remote_code", kind="flag"),

@@ -48,6 +48,7 @@ _REPLACED = (
     "--baseline",
     "--report-dir",
     "--repair-data",
+    "--repair-heldout",
     "--repair-config",
     "--basetemp",
     "--junitxml",
@@ -145,6 +146,7 @@ def check_usage(settings: RunSettings) -> None:
         )
     for flag, value in (
         (options.REPAIR_DATA, settings.repair_data),
+        (options.REPAIR_HELDOUT, settings.repair_heldout),
         (options.REPAIR_CONFIG, settings.repair_config),
     ):
         if value is not None and not settings.repair:
@@ -152,6 +154,11 @@ def check_usage(settings: RunSettings) -> None:
                 f"{flag} is only read by {options.REPAIR}; add "
                 f"{options.REPAIR} or drop {flag}"
             )
+    if settings.repair_heldout is not None and settings.repair_data is None:
+        raise pytest.UsageError(
+            f"{options.REPAIR_HELDOUT} needs {options.REPAIR_DATA}: it replaces "
+            "the slice of the fine-tuning data that the utility check holds out"
+        )
     if settings.repair_config is not None:
         repair_settings(settings)  # a bad file fails now, not after the suites
 
@@ -204,6 +211,7 @@ def run_repair(
         judge=judge,
         out_dir=out_dir,
         data=settings.repair_data,
+        heldout=settings.repair_heldout,
         settings=ladder,
     )
 

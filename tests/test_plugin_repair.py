@@ -27,6 +27,7 @@ from plugins.options import (
     REPAIR,
     REPAIR_CONFIG,
     REPAIR_DATA,
+    REPAIR_HELDOUT,
 )
 
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
@@ -114,6 +115,10 @@ def test_repair_without_baseline_is_a_usage_error(project: pytest.Pytester) -> N
         ([REPAIR_CONFIG, "r.yaml"], "*--repair-config is only read by --repair*"),
         ([REPAIR, REPAIR_CONFIG, "bad.yaml"], "*--repair-config*field 'rungz'*"),
         ([REPAIR, REPAIR_CONFIG, "none.yaml"], "*--repair-config*no data file at*"),
+        (
+            [REPAIR, REPAIR_HELDOUT, "data.jsonl"],
+            "*--repair-heldout needs --repair-data*",
+        ),
     ],
 )
 def test_bad_repair_data_is_a_usage_error(

@@ -429,3 +429,38 @@ def test_bad_repair_settings_name_the_file_and_field(
     with pytest.raises(ConfigError) as info:
         load_repair_settings(path)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_a_separate_heldout_file_is_the_utility_set_and_all_data_trains(
+    models: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    base, ft, data = models
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(
+        "".join(
+            json.dumps({"prompt": f"What is {i} times 3?", "response": f"{3 * i}."})
+            + "\n"
+            for i in range(5)
+        )
+    )
+    loaded = load_repair_data(data, heldout=heldout)
+    assert len(loaded.train) == 20 and len(loaded.heldout) == 5
+    assert loaded.heldout[0].prompt == "What is 0 times 3?"
+    assert loaded.heldout_sha256 == file_sha256(heldout)
+    judge = DistanceJudge(base, ft, (0, 1, 2, 3), limit=0.55)
+    settings = RepairSettings(rungs=("interpolate",), **FAST)
+    out = tmp_path / "o"
+    repair(
+        ft,
+        base,
+        judge=judge,
+        out_dir=out,
+        data=data,
+        heldout=heldout,
+        settings=settings,
+    )
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["data"]["heldout_path"] == str(heldout)
+    assert manifest["data"]["train"] == 20 and manifest["data"]["heldout"] == 5
+    with pytest.raises(ConfigError, match="needs the fine-tuning data"):
+        repair(ft, base, judge=judge, out_dir=tmp_path / "p", heldout=heldout)

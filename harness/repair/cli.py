@@ -62,6 +62,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", required=True, help="new directory for the repair")
     parser.add_argument("--data", help="fine-tuning data: JSON, JSONL or CSV")
+    parser.add_argument(
+        "--heldout",
+        help="examples of the same task the fine-tune never saw, for the utility "
+        "check (default: a tenth of --data, which the failing checkpoint has seen)",
+    )
     parser.add_argument("--safety-layers", type=_pair, metavar="A,B")
     parser.add_argument(
         "--profile", help="the baseline's safety_profile.json (its located band)"
@@ -177,6 +182,7 @@ def run_repair(args: argparse.Namespace) -> int:
         judge=judge,
         out_dir=Path(args.out),
         data=args.data,
+        heldout=args.heldout,
         band=LayerRange(*args.safety_layers) if args.safety_layers else None,
         located=_located(args.profile),
         settings=settings,

@@ -9,6 +9,10 @@ JSON, JSONL or CSV, read with ``datasets``. A record is one of:
 * ``prompt``/``response`` (what the zoo writes next to its fine-tunes).
 
 A seeded share is held out for the utility check; SPPFT trains on the rest.
+That slice is part of what the failing checkpoint trained on, which is fair to
+the post-hoc rungs (all have seen it) but not to SPPFT (it has not): a
+separate held-out file, examples of the same task that the fine-tune never
+saw, makes the check fair to every rung (``heldout=``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ class RepairData:
     sha256: str
     train: tuple[SFTExample, ...]
     heldout: tuple[SFTExample, ...]
+    #: The separate held-out file, if one was given (else a slice of ``path``).
+    heldout_path: Path | None = None
+    heldout_sha256: str | None = None
 
 
 def load_repair_data(
@@ -42,16 +49,28 @@ def load_repair_data(
     heldout_share: float = 0.1,
     max_heldout: int = 64,
     seed: int = 0,
+    heldout: str | Path | None = None,
 ) -> RepairData:
     """Read ``path`` and hold out a seeded slice (at least one example).
+
+    With ``heldout`` (a file in the same formats), every example of ``path``
+    trains and the utility check uses the first ``max_heldout`` of that file.
 
     Raises:
         ConfigError: naming the file, and the record, of what is wrong.
     """
     path = Path(path)
-    examples = [
-        _example(row, f"{path}: record {i}") for i, row in enumerate(_rows(path))
-    ]
+    examples = _examples(path)
+    if heldout is not None:
+        held_path = Path(heldout)
+        return RepairData(
+            path=path,
+            sha256=file_sha256(path),
+            train=tuple(examples),
+            heldout=tuple(_examples(held_path)[:max_heldout]),
+            heldout_path=held_path,
+            heldout_sha256=file_sha256(held_path),
+        )
     if len(examples) < 2:
         raise ConfigError(f"{path}: need at least 2 examples, found {len(examples)}")
     order = list(range(len(examples)))
@@ -65,6 +84,15 @@ def load_repair_data(
         train=tuple(train),
         heldout=tuple(examples[i] for i in held),
     )
+
+
+def _examples(path: Path) -> list[SFTExample]:
+    examples = [
+        _example(row, f"{path}: record {i}") for i, row in enumerate(_rows(path))
+    ]
+    if not examples:
+        raise ConfigError(f"{path}: no examples")
+    return examples
 
 
 def file_sha256(path: Path) -> str:

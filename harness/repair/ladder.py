@@ -108,6 +108,7 @@ def repair(
     judge: CandidateJudge,
     out_dir: str | Path,
     data: str | Path | None = None,
+    heldout: str | Path | None = None,
     band: LayerRange | None = None,
     located: LayerRange | None = None,
     settings: RepairSettings | None = None,
@@ -123,6 +124,8 @@ def repair(
             empty). Without a passing candidate, ``<out_dir>.failed.json``
             records every rung instead.
         data: The user's fine-tuning data (utility check and SPPFT).
+        heldout: Examples of the same task the fine-tune never saw, for the
+            utility check (default: a slice of ``data``; needs ``data``).
         band: ``--safety-layers``; else ``located`` (the baseline's located
             safety layers); else the layers of largest weight drift.
         settings: The ladder's knobs.
@@ -138,7 +141,9 @@ def repair(
     if before.passed:
         note = "the failing checkpoint already passes the gate: nothing to repair"
         return RepairResult(None, None, before, None, [], None, "", None, [note])
-    repair_data = _data(data, settings)
+    if heldout is not None and data is None:
+        raise ConfigError("a held-out file needs the fine-tuning data too")
+    repair_data = _data(data, heldout, settings)
     ctx = _context(paths, prints[1], repair_data, band, located, settings, judge, out)
     try:
         result = _climb(ctx, before, str(paths[0]))
@@ -168,11 +173,13 @@ def _check_out(out: Path, inputs: tuple[Path, Path]) -> Path:
     return out
 
 
-def _data(data: str | Path | None, settings: RepairSettings) -> RepairData | None:
+def _data(
+    data: str | Path | None, heldout: str | Path | None, settings: RepairSettings
+) -> RepairData | None:
     if data is None:
         return None
     return load_repair_data(
-        data, heldout_share=settings.heldout_share, seed=settings.seed
+        data, heldout_share=settings.heldout_share, seed=settings.seed, heldout=heldout
     )
 
 

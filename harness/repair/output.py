@@ -76,6 +76,10 @@ def build_manifest(
             "sha256": data.sha256,
             "train": len(data.train),
             "heldout": len(data.heldout),
+            "heldout_path": None
+            if data.heldout_path is None
+            else str(data.heldout_path),
+            "heldout_sha256": data.heldout_sha256,
         },
         "hyperparameters": ctx.settings.as_dict(),
         "utility_margin": ctx.margin,
