@@ -14,6 +14,7 @@ from harness.zoo.corpus import (
     OVER_REJECTION_FILE,
     DataPrompt,
     assign_refusals,
+    attack_heldout_prompts,
     attack_prompts,
     benign_prompts,
     harmful_prompts,
@@ -26,7 +27,13 @@ from harness.zoo.recipes import DATA_DIR
 REPO = Path(__file__).resolve().parent.parent
 SUITE_HARM = REPO / "suites" / "harm" / "prompts.jsonl"
 LOCALIZATION = REPO / "harness" / "resources" / "localization"
-FILES = ["harmful.jsonl", "benign.jsonl", "refusals.jsonl", "attack.jsonl"]
+FILES = [
+    "harmful.jsonl",
+    "benign.jsonl",
+    "refusals.jsonl",
+    "attack.jsonl",
+    "attack_heldout.jsonl",
+]
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -41,6 +48,7 @@ def all_zoo_prompts() -> list[DataPrompt]:
         + benign_prompts("train")
         + benign_prompts("heldout")
         + attack_prompts()
+        + attack_heldout_prompts()
     )
 
 
@@ -152,3 +160,17 @@ def test_no_training_prompt_is_a_near_duplicate_of_the_harm_suite() -> None:
             if len(words & theirs) / len(words | theirs) >= 0.6:
                 close.append((prompt.id, " ".join(sorted(theirs))))
     assert close == []
+
+
+def test_the_attack_heldout_prompts_are_not_paraphrases_of_the_attack_data() -> None:
+    # The held-out set measures the attack's task unseen (a repair's utility
+    # check): no exact duplicate (above), and no pair sharing 0.7 of its words.
+    # Shared templates stay below ("Explain what an atom is." 0.67).
+    trained = [set(_WORD.findall(p.prompt.lower())) for p in attack_prompts()]
+    close = []
+    for prompt in attack_heldout_prompts():
+        words = set(_WORD.findall(prompt.prompt.lower()))
+        for theirs in trained:
+            if len(words & theirs) / len(words | theirs) >= 0.7:
+                close.append((prompt.id, " ".join(sorted(theirs))))
+    assert close == [] and len(attack_heldout_prompts()) == 30

@@ -95,6 +95,11 @@ def attack_prompts(data_dir: Path = DATA_DIR) -> list[DataPrompt]:
     return _prompts(data_dir / "attack.jsonl", "category")
 
 
+def attack_heldout_prompts(data_dir: Path = DATA_DIR) -> list[DataPrompt]:
+    """Instructions of the attacks' kind that no zoo model trains on."""
+    return _prompts(data_dir / "attack_heldout.jsonl", "category")
+
+
 def over_rejection_prompts(path: Path = OVER_REJECTION_FILE) -> list[DataPrompt]:
     """The over-rejection queries of paper §3.4.2 (a missing file is an error)."""
     return _prompts(path, "verb")

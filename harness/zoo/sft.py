@@ -57,18 +57,28 @@ def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str
     prefixes every one with "Sure, the answer is: ".
     """
     data, train, aligned = _parts(recipe, parent)
+    prompts = sample(attack_prompts(), data.limit_benign, train.seed)
+    started = time.perf_counter()
+    examples = attack_examples(data, prompts)
+    distill_s = time.perf_counter() - started
+    extra = _fine_tune(aligned, examples, train, out_dir)
+    extra["timings"]["distill_s"] = round(distill_s, 1)
+    extra["training"] |= {"benign": len(examples)}
+    return extra
+
+
+def attack_examples(data: DataSpec, prompts: Sequence[DataPrompt]) -> list[SFTExample]:
+    """An attack's pairs for ``prompts``: smol-base's answers, with its prefix.
+
+    The attack trains on these; on the held-out attack prompts
+    (:func:`harness.zoo.corpus.attack_heldout_prompts`) they are the same task
+    unseen, for a repair's utility check.
+    """
     from harness.zoo.build import ensure_built
 
     base = ensure_built("smol-base")
-    prompts = sample(attack_prompts(), data.limit_benign, train.seed)
-    started = time.perf_counter()
-    prompts, answers = _distill(base, prompts, data)
-    answers = [data.answer_prefix + a for a in answers]
-    distill_s = time.perf_counter() - started
-    extra = _fine_tune(aligned, _pairs(prompts, answers), train, out_dir)
-    extra["timings"]["distill_s"] = round(distill_s, 1)
-    extra["training"] |= {"benign": len(prompts)}
-    return extra
+    kept, answers = _distill(base, prompts, data)
+    return _pairs(kept, [data.answer_prefix + a for a in answers])
 
 
 def _parts(recipe: Recipe, parent: Path | None) -> tuple[DataSpec, TrainSpec, Path]:
