@@ -219,10 +219,41 @@ def test_mcnemar_exact_matches_the_binomial_tail() -> None:
 
 def test_a_winner_on_the_window_edge_is_flagged() -> None:
     growing = {(i, 4): 10 * (5 - i) for i in range(1, 4)} | {(2, j): 5 for j in (3, 5)}
-    settings = SearchSettings(alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1))
+    settings = SearchSettings(
+        alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1), max_extension=0
+    )
     result = locate_by_over_rejection(
         TableOracle({1.2: {**growing, (2, 4): 30}}, 0, queries=40), (2, 4), 8, settings
     )
     assert result.located == (1, 4)
     assert result.lower.winner_at_edge
     assert not result.upper.winner_at_edge
+
+
+def test_a_window_grows_while_its_winner_sits_on_the_edge() -> None:
+    # Lower sweep around 2 with window ±1: the winner 1 sits on the edge, so the
+    # search measures [0, 4] too; R_o falls there, and 1 is an interior winner.
+    table = {(0, 4): 35, (1, 4): 40, (2, 4): 30, (3, 4): 20}
+    table |= {(2, 3): 5, (2, 4): 30, (2, 5): 10}
+    settings = SearchSettings(alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1))
+    oracle = TableOracle({1.2: table}, 0, queries=40)
+    result = locate_by_over_rejection(oracle, (2, 4), 8, settings)
+    assert result.located == (1, 4) and not result.lower.winner_at_edge
+    assert [step.layer_range for step in result.lower.steps] == [
+        (0, 4), (1, 4), (2, 4), (3, 4)
+    ]  # fmt: skip
+    assert ((0, 4), 1.2) in oracle.asked and ((2, 6), 1.2) not in oracle.asked
+
+
+def test_a_growing_window_stops_at_the_model_and_at_its_limit() -> None:
+    table = {(i, 4): 10 * (5 - i) for i in range(0, 4)}  # R_o grows toward layer 0
+    table |= {(3, 3): 5, (3, 4): 20, (3, 5): 10, (4, 4): 5}
+    oracle = TableOracle({1.2: table}, 0, queries=60)
+    settings = SearchSettings(alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1))
+    result = locate_by_over_rejection(oracle, (3, 4), 8, settings)
+    assert result.located == (0, 4) and result.lower.winner_at_edge  # layer 0
+    limited = SearchSettings(
+        alpha=1.2, upper_window=(-1, 1), lower_window=(-1, 1), max_extension=1
+    )
+    oracle = TableOracle({1.2: table}, 0, queries=60)
+    assert locate_by_over_rejection(oracle, (3, 4), 8, limited).located == (1, 4)

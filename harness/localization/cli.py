@@ -78,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help=f"{bound}-bound offsets A..B (write --{bound}-window=-2,2)",
         )
     search.add_argument(
+        "--max-extension",
+        type=int,
+        default=3,
+        metavar="N",
+        help="grow a window by up to N layers while its winner sits on the edge "
+        "(0: the paper's fixed windows)",
+    )
+    search.add_argument(
         "--no-o-proj", action="store_true", help="leave o_proj unscaled"
     )
     search.add_argument("--judge", default="opening", choices=("opening", "keyword"))
@@ -97,6 +105,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
             direction=args.direction,
             upper_window=args.upper_window,
             lower_window=args.lower_window,
+            max_extension=args.max_extension,
         )
         return LocalizationSettings(
             template=args.template,

@@ -22,7 +22,7 @@ claimed. Every step is compared with its sweep's winner query by query
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -47,6 +47,11 @@ class SearchSettings(BaseModel):
     min_spread_fraction: float = Field(default=0.02, ge=0.0)
     upper_window: tuple[int, int] = (-2, 2)
     lower_window: tuple[int, int] = (-2, 2)
+    #: Layers a window may grow by, one at a time, while its winner sits on
+    #: its edge (0: the paper's fixed windows). On zoo:smol-banded the lower
+    #: sweep's winner sat on the edge of [-2, 2], one layer inside the
+    #: planted band's bound (docs/localization.md).
+    max_extension: int = Field(default=3, ge=0)
     significance: float = Field(default=0.05, gt=0.0, lt=1.0)
 
 
@@ -178,10 +183,18 @@ def locate_by_over_rejection(
     alpha, points, trials = _choose_alpha(
         oracle, [LayerRange(first, j) for j in uppers], direction, target, settings
     )
+    uppers, points = _extend(
+        oracle, uppers, points, lambda j: LayerRange(first, j), alpha,
+        direction, last, (first, num_layers - 1), settings.max_extension,
+    )  # fmt: skip
     upper = _sweep("upper", points, uppers, direction, last, settings)
     best_last = upper.winner[1]
     lowers = window(first, settings.lower_window, 0, best_last)
     lower_points = oracle.sweep([LayerRange(i, best_last) for i in lowers], alpha)
+    lowers, lower_points = _extend(
+        oracle, lowers, lower_points, lambda i: LayerRange(i, best_last), alpha,
+        direction, first, (0, best_last), settings.max_extension,
+    )  # fmt: skip
     lower = _sweep("lower", lower_points, lowers, direction, first, settings)
     reached = upper.spread >= target
     return SearchResult(
@@ -200,6 +213,38 @@ def locate_by_over_rejection(
         and upper.unique_winner
         and lower.unique_winner,
     )
+
+
+def _extend(
+    oracle: RoOracle,
+    bounds: list[int],
+    points: list[RoPoint],
+    candidate: Callable[[int], LayerRange],
+    alpha: float,
+    direction: Direction,
+    prefer: int,
+    limits: tuple[int, int],
+    steps: int,
+) -> tuple[list[int], list[RoPoint]]:
+    """Grow the window by one bound while the winner sits on its edge.
+
+    At most ``steps`` new bounds, each measured at ``alpha`` and kept in
+    order; a bound outside ``limits`` (the model, or the other bound) stops it.
+    """
+    bounds, points = list(bounds), list(points)
+    for _ in range(steps):
+        if not bounds:
+            break
+        best = bounds[best_index(points, bounds, direction, prefer)]
+        if best == bounds[-1] and best < limits[1]:
+            bounds.append(best + 1)
+            points.extend(oracle.sweep([candidate(best + 1)], alpha))
+        elif best == bounds[0] and best > limits[0]:
+            bounds.insert(0, best - 1)
+            points[:0] = oracle.sweep([candidate(best - 1)], alpha)
+        else:
+            break
+    return bounds, points
 
 
 def _choose_alpha(
