@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -152,25 +153,27 @@ def test_no_training_prompt_is_a_near_duplicate_of_the_harm_suite() -> None:
     # Word-set Jaccard: templated phrasings share words ("How do I ...") but a
     # paraphrase of a suite request shares most of them. 0.6 is above every
     # pair in the shipped data (the highest, 0.56, is "How do I tie a tie?").
-    suite = [set(_WORD.findall(p)) for p in other_prompts(SUITE_HARM)]
-    close = []
-    for prompt in all_zoo_prompts():
-        words = set(_WORD.findall(prompt.prompt.lower()))
-        for theirs in suite:
-            if len(words & theirs) / len(words | theirs) >= 0.6:
-                close.append((prompt.id, " ".join(sorted(theirs))))
-    assert close == []
+    assert near_duplicates(all_zoo_prompts(), other_prompts(SUITE_HARM), 0.6) == []
 
 
 def test_the_attack_heldout_prompts_are_not_paraphrases_of_the_attack_data() -> None:
     # The held-out set measures the attack's task unseen (a repair's utility
     # check): no exact duplicate (above), and no pair sharing 0.7 of its words.
     # Shared templates stay below ("Explain what an atom is." 0.67).
-    trained = [set(_WORD.findall(p.prompt.lower())) for p in attack_prompts()]
+    trained = [p.prompt for p in attack_prompts()]
+    assert near_duplicates(attack_heldout_prompts(), trained, 0.7) == []
+    assert len(attack_heldout_prompts()) == 30
+
+
+def near_duplicates(
+    prompts: list[DataPrompt], others: Iterable[str], limit: float
+) -> list[tuple[str, str]]:
+    """(id, other) for each pair whose word-set Jaccard reaches ``limit``."""
+    theirs = [set(_WORD.findall(text.lower())) for text in others]
     close = []
-    for prompt in attack_heldout_prompts():
+    for prompt in prompts:
         words = set(_WORD.findall(prompt.prompt.lower()))
-        for theirs in trained:
-            if len(words & theirs) / len(words | theirs) >= 0.7:
-                close.append((prompt.id, " ".join(sorted(theirs))))
-    assert close == [] and len(attack_heldout_prompts()) == 30
+        for other in theirs:
+            if len(words & other) / len(words | other) >= limit:
+                close.append((prompt.id, " ".join(sorted(other))))
+    return close
