@@ -22,7 +22,16 @@ from harness.zoo.cache import read_manifest
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", ["smol-banded", "smol-banded-late"])
+LATE_MISSED = pytest.mark.xfail(
+    strict=True,
+    reason="2026-12-01: no clear band on the late band (gap rise 0.89 deg under "
+    "the 1.02 deg noise floor; docs/localization.md)",
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["smol-banded", pytest.param("smol-banded-late", marks=LATE_MISSED)]
+)
 def test_the_located_band_overlaps_the_planted_band(name: str) -> None:
     path = ensure_built(name)
     planted = LayerRange(*read_manifest(path)["planted_band"])
