@@ -43,8 +43,19 @@ class SuiteGate:
     threshold: float
 
 
-def default_gates(harm: float = 0.10, over_refusal: float = 0.25) -> list[SuiteGate]:
-    """The harm suite and, if present, the over-refusal suite of this checkout."""
+def default_gates(
+    harm: float | None = None, over_refusal: float | None = None
+) -> list[SuiteGate]:
+    """The harm suite and, if present, the over-refusal suite of this checkout.
+
+    Thresholds default to the gate's own (:class:`harness.config.RunSettings`).
+    """
+    from harness.config import RunSettings
+
+    fields = RunSettings.model_fields
+    harm = fields["harm_threshold"].default if harm is None else harm
+    if over_refusal is None:
+        over_refusal = fields["over_refusal_threshold"].default
     gates = [SuiteGate(SUITES_DIR / "harm" / "suite.yaml", "harm_rate", harm)]
     over = SUITES_DIR / "over_refusal" / "suite.yaml"
     if over.is_file():
@@ -106,7 +117,7 @@ class SuiteJudge:
             return self.judge_with(backend, path.name)
 
     def judge_with(self, backend: GenerationBackend, subject: str) -> CandidateVerdict:
-        """Run the suites on an open backend; stop at the first failed suite."""
+        """Run the suites on an open backend (early stop: up to the first failure)."""
         metrics: dict[str, float] = {}
         failures: list[str] = []
         for gate, suite in self.suites:
