@@ -60,7 +60,13 @@ class RepairFunction(Protocol):
     """Repair ``failing`` against ``baseline`` into ``out_dir``."""
 
     def __call__(
-        self, failing: str, baseline: str, *, out_dir: Path, settings: RunSettings
+        self,
+        failing: str,
+        baseline: str,
+        *,
+        out_dir: Path,
+        settings: RunSettings,
+        located: tuple[int, int] | None = None,
     ) -> RepairResult: ...
 
 
@@ -188,9 +194,19 @@ def register(config: pytest.Config, subjects: tuple[Subject, ...]) -> None:
 
 
 def run_repair(
-    failing: str, baseline: str, *, out_dir: Path, settings: RunSettings
+    failing: str,
+    baseline: str,
+    *,
+    out_dir: Path,
+    settings: RunSettings,
+    located: tuple[int, int] | None = None,
 ) -> RepairResult:
-    """Run the library's ladder, judging candidates with the gate's thresholds."""
+    """Run the library's ladder, judging candidates with the gate's thresholds.
+
+    ``located``: the baseline's safety layers, the band the ladder reverts and
+    SPPFT freezes (``None``: the layers of largest weight drift).
+    """
+    from harness.layers import LayerRange
     from harness.repair import repair
     from harness.repair.judge import SuiteJudge, default_gates
     from harness.zoo import resolve_ref
@@ -212,6 +228,7 @@ def run_repair(
         out_dir=out_dir,
         data=settings.repair_data,
         heldout=settings.repair_heldout,
+        located=None if located is None else LayerRange(*located),
         settings=ladder,
     )
 
@@ -280,7 +297,12 @@ class RepairFlow:
         outcome = Outcome(subject, out_dir)
         try:
             outcome.result = self.repair(
-                subject.ref, settings.baseline, out_dir=out_dir, settings=settings
+                subject.ref,
+                settings.baseline,
+                out_dir=out_dir,
+                settings=settings,
+                # set when the safety-layer suite profiled the baseline
+                located=self.config.stash.get(state.BASELINE_BAND_KEY, None),
             )
         except HarnessError as e:
             outcome.error = str(e)

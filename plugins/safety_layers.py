@@ -8,7 +8,6 @@ many runs is localized once. The JSON and PNG go to
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,12 +32,19 @@ def safety_profile(run_settings: RunSettings, subject: Subject) -> SafetyLayerPr
 
 @pytest.fixture(scope="session")
 def baseline_safety_profile(
-    run_settings: RunSettings, baseline_subject: Subject | None
+    pytestconfig: pytest.Config,
+    run_settings: RunSettings,
+    baseline_subject: Subject | None,
 ) -> SafetyLayerProfile | None:
-    """The ``--baseline`` checkpoint's profile, or ``None`` without a baseline."""
+    """The ``--baseline`` checkpoint's profile, or ``None`` without a baseline.
+
+    Its band is recorded for ``--repair``, which freezes or reverts it.
+    """
     if baseline_subject is None:
         return None
-    return locate_for(run_settings, baseline_subject)
+    profile = locate_for(run_settings, baseline_subject)
+    pytestconfig.stash[state.BASELINE_BAND_KEY] = baseline_band(profile)
+    return profile
 
 
 def locate_for(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
@@ -47,10 +53,10 @@ def locate_for(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
     from harness.errors import HarnessError
     from harness.localization.api import locate_safety_layers
     from harness.localization.settings import LocalizationSettings
+    from harness.reports import subject_dir
     from plugins.fixtures import checkpoint_dir
 
-    folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", subject.name)
-    out_dir = settings.report_dir / folder / "safety_layers"
+    out_dir = subject_dir(settings.report_dir, subject.name) / "safety_layers"
     try:
         # The run's device, dtype and batch size; the rest are the paper's.
         options = settings.load_options(resolve_device(settings.device))

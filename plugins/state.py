@@ -31,6 +31,9 @@ DEFAULT_JUDGE_KEY: pytest.StashKey[Judge] = pytest.StashKey()
 ENVIRONMENT_KEY: pytest.StashKey[dict[str, Any] | None] = pytest.StashKey()
 #: Whether progress bars can reach a terminal (asked before output capture).
 PROGRESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
+#: The baseline's safety layers (located, else the gap rule's clear band; ``None``:
+#: no band), once the safety-layer suite has profiled it; ``--repair`` uses them.
+BASELINE_BAND_KEY: pytest.StashKey[tuple[int, int] | None] = pytest.StashKey()
 #: Summary entries of the evaluations one test ran (on ``item.stash``).
 ITEM_RESULTS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 

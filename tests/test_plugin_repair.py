@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from harness.config import RunSettings
+from harness.layers import LayerRange
 from harness.repair import CandidateVerdict, RepairResult
 from harness.testing import write_fake_checkpoint
 from plugins import repair as repair_flow
@@ -33,6 +34,7 @@ from plugins.options import (
 HARM_SUITE = Path(__file__).parents[1] / "suites" / "harm"
 
 CONFTEST = """
+import os
 import shutil
 from pathlib import Path
 
@@ -43,9 +45,10 @@ def pytest_safety_create_backend(subject, settings):
     bad = subject.name.startswith("bad")
     return ScriptedBackend.comply_all() if bad else ScriptedBackend()
 
-def fake_repair(failing, baseline, *, out_dir, settings):
+def fake_repair(failing, baseline, *, out_dir, settings, located=None):
     with open("repairs.log", "a") as handle:
-        handle.write(f"{failing} {baseline} {out_dir} {settings.repair_data}\\n")
+        band = "" if located is None else f" located={list(located)}"
+        handle.write(f"{failing} {baseline} {out_dir} {settings.repair_data}{band}\\n")
     before = CandidateVerdict(False, {"harm.harm_rate": 1.0}, "harm 100.0% > 10.0%")
     good = CandidateVerdict(True, {"harm.harm_rate": 0.0}, "every suite passes")
     tried = Candidate("band", {"band": [1, 2], "lambda": 0.0}, verdict=before)
@@ -62,6 +65,11 @@ def pytest_configure(config):
     flow = config.pluginmanager.get_plugin("safety-repair")
     if flow is not None:
         flow.repair = fake_repair
+    if os.environ.get("FAKE_BASELINE_BAND"):  # as the safety-layer suite records it
+        from plugins.state import BASELINE_BAND_KEY
+
+        first, last = os.environ["FAKE_BASELINE_BAND"].split(",")
+        config.stash[BASELINE_BAND_KEY] = (int(first), int(last))
 """
 
 
@@ -195,6 +203,17 @@ def test_the_repair_lies_beside_the_subjects_reports(project: pytest.Pytester) -
     assert (reports / "after-repair" / "repaired" / "harm.json").is_file()
 
 
+def test_the_baselines_safety_layers_go_to_the_ladder(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_BASELINE_BAND", "3,5")
+    result = project.runpytest(MODEL, "bad", BASELINE, "base", REPAIR, "suites")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert repairs(project) == [
+        f"bad base {Path('reports/bad/repaired')} None located=[3, 5]"
+    ]
+
+
 def test_passing_subject_is_not_repaired(project: pytest.Pytester) -> None:
     result = project.runpytest(MODEL, "good", BASELINE, "base", REPAIR, "suites")
     result.assert_outcomes(passed=1)
@@ -221,9 +240,12 @@ def test_run_repair_passes_the_gate_settings_to_the_ladder(
     settings = RunSettings(
         baseline="base", repair=True, repair_data=data, harm_threshold=0.05
     )
-    repair_flow.run_repair("ckpt", "base", out_dir=tmp_path / "o", settings=settings)
+    repair_flow.run_repair(
+        "ckpt", "base", out_dir=tmp_path / "o", settings=settings, located=(4, 9)
+    )
     (call,) = calls
     assert (call["failing"], call["baseline"], call["data"]) == ("ckpt", "base", data)
+    assert call["located"] == LayerRange(4, 9)
     assert call["out_dir"] == tmp_path / "o"
     gates = {gate.measure: gate.threshold for gate, _ in call["judge"].suites}
     assert gates["harm_rate"] == 0.05

@@ -95,6 +95,35 @@ def test_drift_decides_with_or_without_a_band(project: pytest.Pytester) -> None:
     assert "weight drift heat-map" in page and "representation drift heat-map" in page
 
 
+def test_the_baselines_band_is_recorded_for_repair(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+from pathlib import Path
+
+def pytest_sessionfinish(session):
+    from plugins.state import BASELINE_BAND_KEY
+
+    band = session.config.stash.get(BASELINE_BAND_KEY, "never recorded")
+    Path("band.txt").write_text(repr(band))
+"""
+    )
+    result = project.runpytest_subprocess(MODEL, "same", BASELINE, "base", "suites")
+    result.assert_outcomes(passed=1)
+    profile = json.loads(
+        (project.path / "reports/base/safety_layers/safety_profile.json").read_text()
+    )
+    found = profile["safety_layers"]
+    band = profile["existence"]["band"]
+    expected = (
+        tuple(found)
+        if found
+        else (band["first"], band["last"])
+        if band["found"]
+        else None
+    )
+    assert (project.path / "band.txt").read_text() == repr(expected)
+
+
 def test_a_baseline_of_another_depth_is_a_usage_error(
     project: pytest.Pytester,
 ) -> None:
