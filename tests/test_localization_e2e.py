@@ -97,6 +97,22 @@ def test_cli_writes_the_profile(
     profile = SafetyLayerProfile.load(tmp_path / "cli" / "safety_profile.json")
     assert profile.status in ("no_clear_band", "inconclusive", "located")
     assert main([*args, "--initial-range", "3,1"]) == 2  # a usage error, not a crash
+    assert main([*args, "--min-rise", "-1"]) == 2
+
+
+def test_cli_min_rise_sets_the_gap_rule() -> None:
+    from harness.cli import build_parser
+    from harness.localization.cli import settings_from_args
+
+    parser = build_parser()
+    default = settings_from_args(
+        parser.parse_args(["locate", "--model", "m", "--out", "o"])
+    )
+    assert default.gap.min_rise_deg == 2.0
+    args = parser.parse_args(
+        ["locate", "--model", "m", "--out", "o", "--min-rise", "1"]
+    )
+    assert settings_from_args(args).gap.min_rise_deg == 1.0
 
 
 def test_shipped_query_sets_are_large_enough() -> None:

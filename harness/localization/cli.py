@@ -56,6 +56,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--no-cache", action="store_true", help="recompute the profile")
     run.add_argument("--cache-dir", default=None, help="profile cache directory")
+    existence = parser.add_argument_group("existence analysis")
+    existence.add_argument(
+        "--min-rise",
+        type=float,
+        default=2.0,
+        metavar="DEG",
+        help="smallest gap rise (degrees) that counts as a band, besides beating "
+        "the permutation floor (default 2.0)",
+    )
     search = parser.add_argument_group("over-rejection search")
     search.add_argument(
         "--max-new-tokens", type=int, default=8, help="R_o tokens per query at most"
@@ -96,6 +105,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     """Build :class:`LocalizationSettings` from parsed arguments."""
     from pydantic import ValidationError
 
+    from harness.localization.gap import GapRule
     from harness.localization.search import SearchSettings
     from harness.localization.settings import LocalizationSettings
 
@@ -111,6 +121,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
             template=args.template,
             batch_size=args.batch_size,
             pairs=args.pairs,
+            gap=GapRule(min_rise_deg=args.min_rise),
             search=search,
             max_new_tokens=args.max_new_tokens,
             include_o_proj=not args.no_o_proj,
