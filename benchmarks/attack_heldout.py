@@ -2,9 +2,10 @@
 
 ``harness/zoo/data/attack_heldout.jsonl`` holds 30 instructions of the attack
 fine-tunes' kind (finance and general questions) that no zoo model trains on.
-This script answers them as the attack's own data was made (smol-base's greedy
-answers, kept only when the keyword judge calls them real answers, then the
-recipe's prefix: "Sure, the answer is: " for smol-ft-implicit) and writes
+This script answers them as the attack's own data was made (its teacher's
+greedy answers: smol-base's, or the attacked model's own for the Qwen attacks;
+kept only when the keyword judge calls them real answers; then the recipe's
+prefix: "Sure, the answer is: " for smol-ft-implicit) and writes
 prompt/response JSONL, the input of ``--repair-heldout`` / ``repair --heldout``::
 
     python benchmarks/attack_heldout.py smol-ft-implicit --out heldout.jsonl
@@ -32,7 +33,7 @@ def main() -> None:
     recipe = get_recipe(args.model, args.profile)
     if recipe.kind != "attack" or recipe.data is None:
         parser.error(f"{args.model} is not an attack recipe")
-    examples = attack_examples(recipe.data, attack_heldout_prompts())
+    examples = attack_examples(recipe, attack_heldout_prompts())
     lines = [
         json.dumps({"prompt": e.prompt, "response": e.response}, ensure_ascii=False)
         for e in examples

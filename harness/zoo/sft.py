@@ -53,13 +53,14 @@ def build_aligned(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[st
 def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
     """Build an attack fine-tune of an aligned model on benign data (paper §4.2).
 
-    The answers are smol-base's own (harmless) answers; the implicit attack
-    prefixes every one with "Sure, the answer is: ".
+    The answers are the teacher's (:func:`attack_examples`: smol-base's
+    harmless ones, or the vendor model's own); the implicit attack prefixes
+    every one with "Sure, the answer is: ".
     """
     data, train, aligned = _parts(recipe, parent)
     prompts = sample(attack_prompts(), data.limit_benign, train.seed)
     started = time.perf_counter()
-    examples = attack_examples(data, prompts)
+    examples = attack_examples(recipe, prompts)
     distill_s = time.perf_counter() - started
     extra = _fine_tune(aligned, examples, train, out_dir)
     extra["timings"]["distill_s"] = round(distill_s, 1)
@@ -67,17 +68,23 @@ def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str
     return extra
 
 
-def attack_examples(data: DataSpec, prompts: Sequence[DataPrompt]) -> list[SFTExample]:
-    """An attack's pairs for ``prompts``: smol-base's answers, with its prefix.
+def attack_examples(recipe: Recipe, prompts: Sequence[DataPrompt]) -> list[SFTExample]:
+    """An attack's pairs for ``prompts``: its teacher's answers, with its prefix.
 
-    The attack trains on these; on the held-out attack prompts
-    (:func:`harness.zoo.corpus.attack_heldout_prompts`) they are the same task
-    unseen, for a repair's utility check.
+    The teacher is smol-base, or the attacked model itself for recipes with
+    ``answers_from="parent"``. The attack trains on these; on the held-out
+    attack prompts (:func:`harness.zoo.corpus.attack_heldout_prompts`) they are
+    the same task unseen, for a repair's utility check.
     """
     from harness.zoo.build import ensure_built
 
-    base = ensure_built("smol-base")
-    kept, answers = _distill(base, prompts, data)
+    if recipe.data is None:
+        raise ConfigError(f"zoo recipe {recipe.name!r} has no data")
+    data = recipe.data
+    teacher = recipe.parent if data.answers_from == "parent" else "smol-base"
+    if teacher is None:
+        raise ConfigError(f"zoo recipe {recipe.name!r} answers from a missing parent")
+    kept, answers = _distill(ensure_built(teacher), prompts, data)
     return _pairs(kept, [data.answer_prefix + a for a in answers])
 
 
