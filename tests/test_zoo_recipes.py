@@ -46,15 +46,15 @@ NAMES = [*SMOL, *BANDED, *QWEN]
 PINNED_KEYS = {
     "full": {
         "smol-base": "2a81364252287966",
-        "smol-aligned": "8a69c69b6519b417",
-        "smol-ft-normal": "688dcb4077bfcfa2",
-        "smol-ft-implicit": "e5b6cfbd57a89226",
+        "smol-aligned": "5626eb7cba810150",
+        "smol-ft-normal": "22eb2941810909cf",
+        "smol-ft-implicit": "aa6faf3db1c5b558",
     },
     "ci": {
         "smol-base": "2a81364252287966",
-        "smol-aligned": "13f442aeb0c92f30",
-        "smol-ft-normal": "a6b3b6e79f8d4df0",
-        "smol-ft-implicit": "5408781284240001",
+        "smol-aligned": "0d46a29b89030a05",
+        "smol-ft-normal": "d6c00077ab0e3d1e",
+        "smol-ft-implicit": "772952c1d8fb8082",
     },
 }
 
