@@ -145,9 +145,10 @@ def _full() -> dict[str, Recipe]:
         # fp32 everywhere (issue 10). 110 steps at lr 1e-4 left 12.2% harm on
         # suites/harm, 160 steps 10.9%, 160 steps at lr 2e-4 8.3% (edgy 7.9%);
         # length-grouped batches (all-harmful or all-benign) over-refused 74-87%
-        # of edgy requests. 240 steps is about one epoch of the 2008 training
-        # pairs (1150 harmful, 286 benign x 3); 320 steps left 6.5% (15/230),
-        # not better. See docs/zoo.md.
+        # of edgy requests. 320 steps left 6.5% (15/230), not better than 240;
+        # direct questions in the data (session 7) brought 240 steps to 3.9%
+        # (9/230): 0.77 epoch of the 2500 pairs (1393 harmful, 369 benign x 3).
+        # See docs/zoo.md.
         align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
         # Planted bands: only 6 of 30 blocks train, so a higher rate.
         banded=TrainSpec(steps=110, learning_rate=3e-4, max_length=128),
