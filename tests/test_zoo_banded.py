@@ -29,8 +29,21 @@ LATE_MISSED = pytest.mark.xfail(
 )
 
 
+#: Session 7's data (docs/localization.md): the band's gap still rises well
+#: over the noise floor, but under the gap rule's 2 deg minimum.
+EARLY_UNDER_MINIMUM = pytest.mark.xfail(
+    strict=True,
+    reason="2026-12-01, session-7 data: gap rise 1.74 deg (layers 8->20), over the "
+    "1.04 deg noise floor (p = 0.005) but under the 2 deg minimum",
+)
+
+
 @pytest.mark.parametrize(
-    "name", ["smol-banded", pytest.param("smol-banded-late", marks=LATE_MISSED)]
+    "name",
+    [
+        pytest.param("smol-banded", marks=EARLY_UNDER_MINIMUM),
+        pytest.param("smol-banded-late", marks=LATE_MISSED),
+    ],
 )
 def test_the_located_band_overlaps_the_planted_band(name: str) -> None:
     path = ensure_built(name)
