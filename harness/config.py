@@ -116,6 +116,12 @@ class RunSettings(BaseModel):
         "every_rung, sppft hyperparameters... (harness.repair.config; unset: "
         "the defaults, paper Table 6 for SPPFT)",
     )
+    over_rejection: Path | None = Field(
+        default=None,
+        description="the over-rejection queries of the safety-layer localization "
+        "(JSONL, CSV or plain text; unset: the paper's 366): fewer make the "
+        "search cheaper on a large model",
+    )
     allow_pickle: bool = Field(
         default=False,
         description="load pickled .bin/.pt weights (they can run code; "

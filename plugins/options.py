@@ -47,6 +47,7 @@ REPAIR = "--repair"
 REPAIR_DATA = "--repair-data"
 REPAIR_HELDOUT = "--repair-heldout"
 REPAIR_CONFIG = "--repair-config"
+OVER_REJECTION = "--over-rejection"
 ALLOW_PICKLE = "--allow-pickle"
 TRUST_REMOTE_CODE = "--trust-remote-code"
 TENSOR_PARALLEL_SIZE = "--tensor-parallel-size"
@@ -271,6 +272,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(REPAIR_DATA, "repair_data", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_HELDOUT, "repair_heldout", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_CONFIG, "repair_config", data_file, metavar="YAML", is_path=True),
+    Option(OVER_REJECTION, "over_rejection", data_file, metavar="FILE", is_path=True),
     Option(ALLOW_PICKLE, "allow_pickle", kind="flag"),
     Option(TRUST_REMOTE_CODE, "trust_remote_code", kind="flag"),
     Option(TENSOR_PARALLEL_SIZE, "tensor_parallel_size", metavar="N"),

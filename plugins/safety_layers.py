@@ -65,6 +65,7 @@ def locate_for(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
             ref=subject.ref,
             settings=LocalizationSettings(batch_size=settings.batch_size),
             load_options=options,
+            queries={"over_rejection": settings.over_rejection},
             out_dir=out_dir,
         )
     except HarnessError as e:
