@@ -70,3 +70,36 @@ def test_the_converted_model_is_a_plain_qwen2_that_answers(qwen_coder: Path) -> 
         output[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True
     )
     assert "def " in answer, answer
+
+
+def test_qwen_coder_1_5b_is_located_near_its_band(tmp_path: Path) -> None:
+    """Paper §3 on Qwen2.5-Coder-1.5B-Instruct (builds it when missing: minutes).
+
+    Measured (2026-12-01, docs/localization.md): the gap appears at layer 8 and
+    levels off at 18 (rise 8.50 deg, floor 1.37 deg); the search from [8, 18]
+    on the build's 120-query R_o sample locates [9, 19] at alpha 1.1.
+    """
+    from harness.localization import locate_safety_layers
+    from harness.zoo.build import ensure_built
+    from harness.zoo.corpus import over_rejection_prompts, sample
+    from harness.zoo.evaluate import EVAL_SEED
+    from harness.zoo.recipes import HEAVY_OVER_REJECTION
+
+    try:
+        locate_chunks(get_source("qwen2.5-coder-1.5b-instruct"))
+    except SourcePackageMissingError as e:
+        pytest.skip(f"needs the Qwen2.5-Coder-1.5B packages: {e.install}")
+    queries = tmp_path / "over_rejection.jsonl"
+    chosen = sample(over_rejection_prompts(), HEAVY_OVER_REJECTION, EVAL_SEED)
+    queries.write_text("".join(json.dumps({"prompt": p.prompt}) + "\n" for p in chosen))
+    profile = locate_safety_layers(
+        str(ensure_built("qwen-coder-1.5b")),
+        ref="zoo:qwen-coder-1.5b",
+        queries={"over_rejection": queries},
+        cache_dir=tmp_path / "profiles",
+    )
+    band = profile.existence.band
+    assert band.found and band.rise_deg > 5.0 and band.p_value < 0.01, band
+    assert profile.status == "located" and profile.safety_layers, profile.summary
+    first, last = profile.safety_layers
+    assert abs(first - 8) <= 2 and abs(last - 18) <= 2, profile.summary
