@@ -108,7 +108,7 @@ def test_cli_min_rise_sets_the_gap_rule() -> None:
     default = settings_from_args(
         parser.parse_args(["locate", "--model", "m", "--out", "o"])
     )
-    assert default.gap.min_rise_deg == 2.0
+    assert default.gap.min_rise_deg == 1.6
     args = parser.parse_args(
         ["locate", "--model", "m", "--out", "o", "--min-rise", "1"]
     )

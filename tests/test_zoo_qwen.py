@@ -103,3 +103,19 @@ def test_qwen_coder_1_5b_is_located_near_its_band(tmp_path: Path) -> None:
     assert profile.status == "located" and profile.safety_layers, profile.summary
     first, last = profile.safety_layers
     assert abs(first - 8) <= 2 and abs(last - 18) <= 2, profile.summary
+
+
+def test_qwen_coder_bump_stays_under_the_minimum_rise(
+    qwen_coder: Path, tmp_path: Path
+) -> None:
+    """The 0.5B's gap rises 1.50 deg (layers 6->12, floor 1.12 deg, p = 0.016):
+    over the floor but under the 1.6 deg minimum, and the search from its
+    two-layer candidate does not confirm a band (docs/localization.md)."""
+    from harness.localization import locate_safety_layers
+
+    profile = locate_safety_layers(
+        str(qwen_coder), ref="zoo:qwen-coder", cache_dir=tmp_path / "profiles"
+    )
+    band = profile.existence.band
+    assert profile.status == "no_clear_band", profile.summary
+    assert band.noise_floor_deg < band.rise_deg < 1.6, band

@@ -22,6 +22,8 @@ def _pair(text: str) -> tuple[int, int]:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``locate`` command."""
+    from harness.localization.gap import GapRule
+
     parser = subparsers.add_parser(
         "locate",
         help="localize the safety layers of a checkpoint (paper §3)",
@@ -60,10 +62,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     existence.add_argument(
         "--min-rise",
         type=float,
-        default=2.0,
+        default=GapRule().min_rise_deg,
         metavar="DEG",
         help="smallest gap rise (degrees) that counts as a band, besides beating "
-        "the permutation floor (default 2.0)",
+        f"the permutation floor (default {GapRule().min_rise_deg})",
     )
     search = parser.add_argument_group("over-rejection search")
     search.add_argument(
