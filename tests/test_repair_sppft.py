@@ -126,7 +126,10 @@ def test_lora_mode_leaves_the_band_out(baseline: Path, tmp_path: Path) -> None:
     assert not all(torch.equal(after[k], before[k]) for k in block(before, 3))
 
 
-def test_the_ladder_keeps_an_sppft_candidate(baseline: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lora", [None, True])
+def test_the_ladder_keeps_an_sppft_candidate(
+    baseline: Path, tmp_path: Path, lora: bool | None
+) -> None:
     data = tmp_path / "data.jsonl"
     data.write_text(
         "".join(
@@ -142,7 +145,8 @@ def test_the_ladder_keeps_an_sppft_candidate(baseline: Path, tmp_path: Path) -> 
             len(calls) > 1, {"harm_rate": 0.5 if len(calls) == 1 else 0.0}
         )
 
-    settings = RepairSettings(rungs=("sppft",), max_utility_loss=100.0, sppft=QUICK)
+    sppft = SPPFTSettings(**{**QUICK.as_dict(), "lora": lora, "lora_rank": 4})
+    settings = RepairSettings(rungs=("sppft",), max_utility_loss=100.0, sppft=sppft)
     out = tmp_path / "out"
     result = repair(
         baseline,
@@ -157,6 +161,8 @@ def test_the_ladder_keeps_an_sppft_candidate(baseline: Path, tmp_path: Path) -> 
     manifest = json.loads((out / "repair_manifest.json").read_text())
     assert manifest["params"]["frozen_tensors_verified"] == 14
     assert manifest["params"]["learning_rate"] == QUICK.learning_rate
+    # a full checkpoint gets full fine-tuning unless ``lora: true`` asks for adapters
+    assert manifest["params"]["lora"] is bool(lora)
     assert not list(tmp_path.glob(".sppft-*"))  # checkpoints removed after success
 
 

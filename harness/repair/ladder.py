@@ -213,13 +213,18 @@ def _context(
         scratch=scratch,
         baseline_ref=str(paths[1]),
         baseline_fingerprint=baseline_fingerprint,
-        lora=inspect_checkpoint(str(paths[0])).kind == "lora",
+        lora=_lora_mode(settings.sppft.lora, inspect_checkpoint(str(paths[0])).kind),
         judge=judge,
         utility=utility,
         margin=margin,
         band_source=source,
     )
     return ctx
+
+
+def _lora_mode(setting: bool | None, failing_kind: str) -> bool:
+    """SPPFT trains LoRA adapters when told to, or when the failing model is one."""
+    return failing_kind == "lora" if setting is None else setting
 
 
 def _utility_check(

@@ -135,7 +135,8 @@ def sppft(ctx: Context) -> Iterator[Tier]:
         }
         return Built(run.model, params)
 
-    params = {"band": list(ctx.band), "lora": ctx.lora, **settings.as_dict()}
+    # the mode SPPFT runs in, not the setting (``None`` follows the checkpoint)
+    params = {"band": list(ctx.band), **settings.as_dict(), "lora": ctx.lora}
     yield [Proposal(params, build)]
 
 

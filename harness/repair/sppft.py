@@ -9,8 +9,10 @@ gemma; Llama-2 used 3e-4, Phi-3 6e-4). A small share of safety
 demonstrations (zoo training-split harmful prompts → refusals; Bianchi et al.
 2024 mix about 3%) is added unless ``safety_share`` is 0.
 
-LoRA mode (the failing checkpoint is a PEFT adapter): a LoRA whose
-``layers_to_transform`` leaves the band out. Either way :func:`verify_frozen`
+LoRA mode (the failing checkpoint is a PEFT adapter, or ``lora: true`` for a
+model whose full fine-tune does not fit in memory, such as a merged LoRA
+attack on a 1.5B model): a LoRA whose ``layers_to_transform`` leaves the band
+out. Either way :func:`verify_frozen`
 proves afterwards that the band's tensors equal the baseline's bit for bit.
 
 Several processes: ``accelerate launch --multi_gpu --num_processes 2 -m
@@ -58,6 +60,9 @@ class SPPFTSettings:
     max_steps: int | None = None
     save_steps: int = 50
     include_norms: bool = False
+    #: LoRA adapters outside the band instead of full fine-tuning: ``None``
+    #: when the failing checkpoint is a PEFT adapter, ``True``/``False`` always.
+    lora: bool | None = None
     lora_rank: int = 16
     dtype: str = "auto"
     seed: int = 0
