@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             model = with_lora(model, args.lora_rank)
         model.train()
         trainable, gib = state_gib(model)
-        rows.append((mode, trainable, gib, adamw_step_seconds(model, batch, args.steps)))
+        rows.append(
+            (mode, trainable, gib, adamw_step_seconds(model, batch, args.steps))
+        )
         del model
     full_s = rows[0][3]
     print("| mode | trainable params | weights+grads+AdamW, GiB | s/step | vs full |")
