@@ -5,7 +5,7 @@ side in one run: for each mode, the trainable parameters, the mean seconds of an
 AdamW step (forward, backward, update; fp32 weights, the zoo's attack batch of
 8 x 160 tokens by default) and the bytes of weights, gradients and AdamW state
 that the mode keeps (counted from the tensors, not from the process). The LoRA
-mode is the zoo's (:data:`harness.training.sft.LORA_TARGETS`, rank 16 on every
+mode is the zoo's (:func:`harness.training.sft.with_lora`, rank 16 on every
 projection), so the row prices the 1.5B attack's choice.
 
 Usage::
@@ -50,21 +50,6 @@ def state_gib(model: Any) -> tuple[int, float]:
     return trainable, (weights + 3 * 4 * trainable) / 2**30
 
 
-def with_lora(model: Any, rank: int) -> Any:
-    from peft import LoraConfig, get_peft_model
-
-    from harness.training.sft import LORA_TARGETS
-
-    config = LoraConfig(
-        r=rank,
-        lora_alpha=2 * rank,
-        lora_dropout=0.0,
-        target_modules=list(LORA_TARGETS),
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="zoo:qwen-coder")
@@ -77,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     from transformers import AutoModelForCausalLM
 
+    from harness.training.sft import SFTConfig, with_lora
     from harness.zoo import ensure_model
 
     path = args.model
@@ -90,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     for mode in ("full", f"LoRA r{args.lora_rank}"):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         if mode != "full":
-            model = with_lora(model, args.lora_rank)
+            rank = args.lora_rank
+            model = with_lora(model, SFTConfig(1, lora_rank=rank, lora_alpha=2 * rank))
         model.train()
         trainable, gib = state_gib(model)
         rows.append(

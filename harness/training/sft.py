@@ -137,7 +137,7 @@ def train_sft(
         PromptFormatter(tokenizer), examples, config.max_length
     )
     callbacks = [*_band_guard(model, config), *callbacks]
-    trained = _with_lora(model, config) if config.lora_rank else model
+    trained = with_lora(model, config) if config.lora_rank else model
     with _output_dir(checkpoint_dir) as scratch:
         trainer = Trainer(
             model=trained,
@@ -252,7 +252,8 @@ def _cuda() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _with_lora(model: Any, config: SFTConfig) -> Any:
+def with_lora(model: Any, config: SFTConfig) -> Any:
+    """``model`` wrapped in PEFT LoRA adapters as ``config`` describes them."""
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError as e:
