@@ -12,8 +12,8 @@ demonstrations (zoo training-split harmful prompts → refusals; Bianchi et al.
 LoRA mode (the failing checkpoint is a PEFT adapter, or ``lora: true`` for a
 model whose full fine-tune does not fit in memory, such as a merged LoRA
 attack on a 1.5B model): a LoRA whose ``layers_to_transform`` leaves the band
-out. Either way :func:`verify_frozen`
-proves afterwards that the band's tensors equal the baseline's bit for bit.
+out. Either way :func:`verify_frozen` proves afterwards that the band's tensors
+equal the baseline's bit for bit.
 
 Several processes: ``accelerate launch --multi_gpu --num_processes 2 -m
 harness.repair --baseline B --data F --band A,B --out DIR`` (on a machine
