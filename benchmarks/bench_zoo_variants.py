@@ -1,14 +1,18 @@
-"""Benchmark: what each cheaper training setting costs smol-aligned in refusal.
+"""Benchmark: what each training setting costs an aligned zoo model in refusal.
 
-Builds variants of the ``full`` smol-aligned recipe (same data, same seed, one
-change each) with the zoo's own builder into a scratch directory, measures each
-the way the zoo does, and prints one Markdown table: train time, seconds per
-step, held-out harmful refusal, edgy over-refusal and R_o.
+Builds variants of a ``full`` align recipe (smol-aligned by default, or
+``--recipe smol-banded``; same data, same seed, one change each) with the zoo's
+own builder into a scratch directory, measures each the way the zoo does, and
+prints one Markdown table: train time, seconds per step, held-out harmful
+refusal, edgy over-refusal, R_o and (unless ``--no-harm-suite``) the harm rate
+on suites/harm.
 
 Usage::
 
     python benchmarks/bench_zoo_variants.py --out /tmp/variants \\
         --variants recipe,lora16,bf16,len96 [--json variants.json]
+    python benchmarks/bench_zoo_variants.py --recipe smol-banded \\
+        --out /tmp/banded --variants benign2,steps160 --no-harm-suite
 
 The recipe row rebuilds the shipped recipe, so every row of one run shares the
 machine's conditions. Self-distilled answers come from the zoo cache's
@@ -29,7 +33,7 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from harness.zoo.build import build_model, ensure_built
-from harness.zoo.recipes import Recipe, TrainSpec, get_recipe
+from harness.zoo.recipes import DataSpec, Recipe, TrainSpec, get_recipe
 
 SUITE = Path(__file__).resolve().parents[1] / "suites" / "harm" / "suite.yaml"
 
@@ -42,19 +46,39 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "bf16": {"precision": "bfloat16"},
     "len96": {"max_length": 96},
     "steps60": {"steps": 60},
+    # planted-band calibration (issue 14: R_o of smol-banded under 15%)
+    "steps160": {"steps": 160},
+    "lr5e-4": {"learning_rate": 5e-4},
+    "benign2": {"benign_repeat": 2},
 }
+
+_TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainSpec)}
+_DATA_FIELDS = {f.name for f in dataclasses.fields(DataSpec)}
 
 
 def variant(recipe: Recipe, changes: dict[str, Any]) -> Recipe:
-    """``recipe`` with its training spec changed as ``changes`` says."""
-    assert recipe.train is not None
-    train: TrainSpec = dataclasses.replace(recipe.train, **changes)
-    return dataclasses.replace(recipe, train=train)
+    """``recipe`` with its training and data specs changed as ``changes`` says.
+
+    Each change goes to the spec that has a field of its name.
+    """
+    assert recipe.train is not None and recipe.data is not None
+    unknown = set(changes) - _TRAIN_FIELDS - _DATA_FIELDS
+    if unknown:
+        raise ValueError(f"no TrainSpec or DataSpec field {sorted(unknown)}")
+    train: TrainSpec = dataclasses.replace(
+        recipe.train, **{k: v for k, v in changes.items() if k in _TRAIN_FIELDS}
+    )
+    data: DataSpec = dataclasses.replace(
+        recipe.data, **{k: v for k, v in changes.items() if k in _DATA_FIELDS}
+    )
+    return dataclasses.replace(recipe, train=train, data=data)
 
 
-def run(name: str, out: Path, base: Path) -> dict[str, Any]:
-    """Build and measure one variant; return its row."""
-    recipe = variant(get_recipe("smol-aligned", "full"), VARIANTS[name])
+def run(
+    name: str, out: Path, base: Path, recipe_name: str, harm: bool
+) -> dict[str, Any]:
+    """Build and measure one variant of ``recipe_name``; return its row."""
+    recipe = variant(get_recipe(recipe_name, "full"), VARIANTS[name])
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -64,9 +88,8 @@ def run(name: str, out: Path, base: Path) -> dict[str, Any]:
     manifest = json.loads((target / "zoo.json").read_text())
     rates = {k: v["refusal_rate"] for k, v in manifest["metrics"].items()}
     counts = {k: f"{v['refused']}/{v['n']}" for k, v in manifest["metrics"].items()}
-    harm = harm_suite(target)
     return {
-        "harm": harm,
+        "harm": harm_suite(target) if harm else None,
         "variant": name,
         "changes": VARIANTS[name],
         "train_s": manifest["timings"]["train_s"],
@@ -122,6 +145,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         harm = (
             f"{100 * h['rate']:.1f}% ({h['complied']}/{h['n']}; "
             f"{100 * h['interval'][0]:.1f}–{100 * h['interval'][1]:.1f}%)"
+            if h
+            else "not run"
         )
         lines.append(
             f"| {r['variant']} | {change} | {r['train_s']:.0f} | {r['s_per_step']:.2f} "
@@ -138,6 +163,17 @@ def main(argv: list[str] | None = None) -> int:
         default="recipe,lora16,bf16,len96",
         help=f"comma-separated, from {', '.join(VARIANTS)}",
     )
+    parser.add_argument(
+        "--recipe",
+        default="smol-aligned",
+        choices=("smol-aligned", "smol-banded", "smol-banded-late"),
+        help="the align recipe the variants change (default smol-aligned)",
+    )
+    parser.add_argument(
+        "--no-harm-suite",
+        action="store_true",
+        help="skip suites/harm on each variant (about 2 minutes each)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
@@ -150,14 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     base = ensure_built("smol-base", "full")
     rows = []
     for name in names:
-        rows.append(run(name, args.out, base))
+        rows.append(run(name, args.out, base, args.recipe, not args.no_harm_suite))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
     print()
     print(table(rows))
     for r in rows:
-        print(f"{r['variant']}: worst harm categories {r['harm']['worst_categories']}")
+        if r["harm"]:
+            worst = r["harm"]["worst_categories"]
+            print(f"{r['variant']}: worst harm categories {worst}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
