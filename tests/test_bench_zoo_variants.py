@@ -28,6 +28,7 @@ def test_a_data_change_reaches_the_data_spec_and_keeps_the_band(
     bench: ModuleType,
 ) -> None:
     recipe = get_recipe("smol-banded", "full")
+    assert recipe.train is not None and recipe.data is not None
     changed = bench.variant(recipe, {"benign_repeat": 2, "steps": 160})
     assert changed.data.benign_repeat == 2
     assert changed.train.steps == 160
