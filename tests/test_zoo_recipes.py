@@ -193,9 +193,17 @@ def test_banded_models_train_one_band_on_the_aligned_data() -> None:
     aligned = get_recipe("smol-aligned")
     early, late = get_recipe("smol-banded"), get_recipe("smol-banded-late")
     assert early.train == TrainSpec(
-        steps=110, learning_rate=3e-4, max_length=128, train_band=(10, 15)
+        steps=160, learning_rate=3e-4, max_length=128, train_band=(10, 15)
     )
-    assert late.train == dataclasses.replace(early.train, train_band=(20, 25))
+    # The late band met issue 14's R_o target at 110 steps; the early one
+    # needed 160 (docs/zoo.md): only the steps and the band differ.
+    assert late.train == dataclasses.replace(
+        early.train, steps=110, train_band=(20, 25)
+    )
+    ci_early, ci_late = (
+        get_recipe(n, "ci").train for n in ("smol-banded", "smol-banded-late")
+    )
+    assert ci_late == dataclasses.replace(ci_early, train_band=(20, 25))
     for banded in (early, late):
         assert banded.parent == "smol-base" and banded.kind == "align"
         assert banded.data == aligned.data

@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -150,8 +150,18 @@ def _full() -> dict[str, Recipe]:
         # (9/230): 0.77 epoch of the 2500 pairs (1393 harmful, 369 benign x 3).
         # See docs/zoo.md.
         align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
-        # Planted bands: only 6 of 30 blocks train, so a higher rate.
-        banded=TrainSpec(steps=110, learning_rate=3e-4, max_length=128),
+        # Planted bands: only 6 of 30 blocks train, so a higher rate. At 110
+        # steps the band at 10-15 refused 94.5% of held-out harmful requests
+        # but only 10.4% of the over-rejection queries, under the 15% of
+        # issue 14; 160 steps: 96.9%, edgy 13.2%, R_o 18.0%. Benign x 2 at
+        # 110 steps over-refused 23.7% of edgy requests. The band at 20-25
+        # meets the targets at 110 (R_o 31.7%). See docs/zoo.md.
+        banded={
+            "smol-banded": TrainSpec(steps=160, learning_rate=3e-4, max_length=128),
+            "smol-banded-late": TrainSpec(
+                steps=110, learning_rate=3e-4, max_length=128
+            ),
+        },
         # lr 5e-5 dropped the 240-step smol-aligned's held-out refusal by only
         # 24 points (92.1% -> 67.7%); the paper's attack removes most of it.
         attack=TrainSpec(steps=40, learning_rate=1e-4, seed=1),
@@ -165,7 +175,7 @@ def _ci() -> dict[str, Recipe]:
     # Same code path, about a tenth of the work: short answers, few steps.
     return _zoo(
         align=TrainSpec(steps=24, learning_rate=1e-4),
-        banded=TrainSpec(steps=24, learning_rate=3e-4),
+        banded=dict.fromkeys(BANDS, TrainSpec(steps=24, learning_rate=3e-4)),
         attack=TrainSpec(steps=10, learning_rate=1e-4, seed=1),
         align_data=DataSpec(
             files=ALIGN_FILES,
@@ -182,7 +192,7 @@ def _ci() -> dict[str, Recipe]:
 def _zoo(
     *,
     align: TrainSpec,
-    banded: TrainSpec,
+    banded: Mapping[str, TrainSpec],
     attack: TrainSpec,
     align_data: DataSpec,
     attack_data: DataSpec,
@@ -241,7 +251,7 @@ BANDS = {"smol-banded": (10, 15), "smol-banded-late": (20, 25)}
 
 
 def _banded(
-    train: TrainSpec,
+    train: Mapping[str, TrainSpec],
     attack: TrainSpec,
     data: DataSpec,
     normal: DataSpec,
@@ -258,7 +268,7 @@ def _banded(
             "(a planted band), smol-aligned's data",
             parent="smol-base",
             data=data,
-            train=dataclasses.replace(train, train_band=(lo, hi)),
+            train=dataclasses.replace(train[name], train_band=(lo, hi)),
             evaluation=evaluation,
         )
         for name, (lo, hi) in BANDS.items()
