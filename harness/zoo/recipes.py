@@ -141,6 +141,7 @@ ATTACK_FILES = ("attack.jsonl",)
 
 
 def _full() -> dict[str, Recipe]:
+    banded = TrainSpec(steps=110, learning_rate=3e-4, max_length=128)
     return _zoo(
         # fp32 everywhere (issue 10). 110 steps at lr 1e-4 left 12.2% harm on
         # suites/harm, 160 steps 10.9%, 160 steps at lr 2e-4 8.3% (edgy 7.9%);
@@ -157,10 +158,8 @@ def _full() -> dict[str, Recipe]:
         # 110 steps over-refused 23.7% of edgy requests. The band at 20-25
         # meets the targets at 110 (R_o 31.7%). See docs/zoo.md.
         banded={
-            "smol-banded": TrainSpec(steps=160, learning_rate=3e-4, max_length=128),
-            "smol-banded-late": TrainSpec(
-                steps=110, learning_rate=3e-4, max_length=128
-            ),
+            "smol-banded": dataclasses.replace(banded, steps=160),
+            "smol-banded-late": banded,
         },
         # lr 5e-5 dropped the 240-step smol-aligned's held-out refusal by only
         # 24 points (92.1% -> 67.7%); the paper's attack removes most of it.
