@@ -8,7 +8,8 @@ Builds two tiny random 4-layer checkpoints (``harness.testing.tiny``): ``base``
 and ``noisy``, a copy whose layer 2 is overwritten with noise. Runs
 ``pytest suites/ --model noisy --model base --baseline base`` on them with the
 hf backend (a small prompt sample), then renders ``reports/report.html`` with
-headless Chromium (``benchmarks/screenshot_report.py``). Random models answer
+headless Chromium (``benchmarks/screenshot_report.py``: the page must not be
+wider than the window). Random models answer
 noise, so the prompt suites fail as degenerate; the safety-layer suite passes
 ``base`` and fails ``noisy`` on its drift. Nothing here is a zoo figure.
 """
@@ -28,13 +29,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from screenshot_report import screenshot  # noqa: E402
 
+from harness.testing.tiny import TinySpec, build_tiny_checkpoint  # noqa: E402
+
 
 def build(work: Path) -> None:
     """Write ``base`` and ``noisy`` (layer 2 rewritten) under ``work``."""
     import torch
     from safetensors.torch import load_file, save_file
-
-    from harness.testing.tiny import TinySpec, build_tiny_checkpoint
 
     base = build_tiny_checkpoint(work / "base", TinySpec(layers=4))
     shutil.copytree(base, work / "noisy")
@@ -52,7 +53,8 @@ def build(work: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("report-screenshot.png"))
-    parser.add_argument("--height", type=int, default=3200)
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, help="pixels (default: the page)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="harness-tiny-report-"))
     build(work)
@@ -70,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     finished = subprocess.run(command, cwd=work, env=env, check=False)
     html = work / "reports" / "report.html"
-    shot = screenshot(html, args.out, width=1280, height=args.height)
-    print(f"pytest exit code {finished.returncode}; {html} -> {shot}")
-    return 0
+    width = screenshot(html, args.out, width=args.width, height=args.height)
+    print(
+        f"pytest exit code {finished.returncode}; {html} -> {args.out}: "
+        f"page width {width} px at window width {args.width} px"
+    )
+    return 0 if width <= args.width else 1
 
 
 if __name__ == "__main__":
