@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "build", help="build models (by default all whose packages are installed)"
     )
     build.add_argument("names", nargs="*", metavar="NAME", help="models to build")
+    build.add_argument(
+        "--from-recipe",
+        action="store_true",
+        help="train and measure as the recipes say, instead of applying the "
+        "deltas the package ships (replaces shipped builds in the cache)",
+    )
     _profile_option(build)
     build.set_defaults(run=run_build)
     listing = commands.add_parser("list", help="list models, their state and rates")
@@ -68,7 +74,7 @@ def run_build(args: argparse.Namespace) -> int:
     built = 0
     for name in args.names or list(zoo_recipes(args.profile)):
         try:
-            path = ensure_model(name, args.profile)
+            path = ensure_model(name, args.profile, from_recipe=args.from_recipe)
         except SourcePackageMissingError as e:
             if args.names:
                 raise
