@@ -1,7 +1,7 @@
 """Ground truth for localization: the planted-band models (slow: builds and locate).
 
 ``zoo:smol-banded`` trains only layers 10–15 of smol-base on the alignment
-data, ``zoo:smol-banded-late`` only 20–25 (issue 14). Whatever the §3
+data, ``zoo:smol-banded-late`` only 20–25. Whatever the §3
 procedure locates must overlap the band that was planted, and follow it when
 the band moves. Each build takes 10-15 minutes of 2 CPU cores and locate
 2-3 more; the zoo's cache keeps them. Run with ``--run-slow``.
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 LATE_MISSED = pytest.mark.xfail(
     strict=True,
-    reason="2026-12-02, session-7 data: no clear band on the late band (rise "
+    reason="2026-12-02, current data: no clear band on the late band (rise "
     "0.87 deg at 8->15, smol-base's, under the 1.03 deg noise floor; the planted "
     "20-25 lowers the gap there; docs/localization.md)",
 )
@@ -33,7 +33,7 @@ LATE_MISSED = pytest.mark.xfail(
 @pytest.mark.parametrize(
     "name",
     [
-        # 160 steps (session 10): rise 2.05 deg, located [11, 16]. At 110
+        # 160 steps: rise 2.05 deg, located [11, 16]. At 110
         # steps the rise was 1.74 deg, found since the 1.6 deg minimum.
         "smol-banded",
         pytest.param("smol-banded-late", marks=LATE_MISSED),

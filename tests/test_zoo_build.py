@@ -42,7 +42,7 @@ def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setenv(cache.ZOO_DIR_ENV, str(tmp_path / "zoo"))
     monkeypatch.setattr(build, "_builders", lambda: dict.fromkeys(kinds, fake_builder))
     monkeypatch.setattr(build, "source_sha256", fake_source_sha256)
-    monkeypatch.setattr(build, "_machine", lambda: {})
+    monkeypatch.setattr(build, "machine_info", lambda: {})
     monkeypatch.setattr(
         "harness.zoo.evaluate.evaluate_model",
         lambda path, spec, name=None: {"harmful": {}},

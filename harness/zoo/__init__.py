@@ -1,11 +1,13 @@
-"""Reference models built offline from GGUF packages (issues 4 and 14).
+"""Reference models built offline from GGUF packages.
 
 SmolLM2-135M-Instruct and the models trained from it (aligned, planted-band,
 attacked), and vendor-aligned Qwen2.5-Coder-Instruct models converted as they are.
 
 ``ensure_model("smol-aligned")`` returns the directory of a cached HF
-checkpoint, building it (and its parents) on first use. Nothing heavy is
-imported here; building imports torch and transformers.
+checkpoint, building it (and its parents) on first use: from the deltas the
+package ships where their recipe keys match (:mod:`harness.zoo.shipped`), else
+by training. Nothing heavy is imported here; building imports torch and
+transformers.
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ from pathlib import Path
 __all__ = ["ensure_model", "model_names", "resolve_ref"]
 
 
-def ensure_model(name: str, profile: str | None = None) -> Path:
+def ensure_model(
+    name: str, profile: str | None = None, *, from_recipe: bool = False
+) -> Path:
     """Return the directory of zoo model ``name``, building it on first use.
 
     Args:
         name: A zoo model name such as ``smol-aligned`` (``zoo:`` stripped).
         profile: ``full`` or ``ci``; default ``$SAFETY_HARNESS_ZOO_PROFILE``
             or ``full``.
+        from_recipe: Train and measure it (and its parents) as the recipe
+            says, instead of applying the shipped deltas.
     """
     from harness.zoo.build import ensure_built
 
-    return ensure_built(name, profile)
+    return ensure_built(name, profile, from_recipe=from_recipe)
 
 
 def model_names(profile: str | None = None) -> list[str]:

@@ -1,7 +1,7 @@
 """Self-distillation: a model's own greedy answers become its benign training targets.
 
 Training smol-aligned on smol-base's answers to benign instructions teaches
-when to refuse without teaching anything new about how to answer (issue 4).
+when to refuse without teaching anything new about how to answer.
 Answers come from the harness's own HF backend and chat template, the same
 decoding the suites use; a cut-off answer is trimmed to its last full
 sentence so the model never learns to stop mid-word.
@@ -50,7 +50,7 @@ def distill_answers(
 
     ``dtype`` is pinned (not ``auto``) so the training data does not depend on
     the building CPU: fp32 runs fast on every CPU kind, bf16 only on those with
-    native bf16 (issue 10). With
+    native bf16. With
     ``cache_dir``, answers are kept under a digest of the model directory's name
     (which holds its recipe key), the prompts and the settings: the two attack fine-
     tunes share one generation pass.

@@ -48,7 +48,7 @@ class TrainSpec:
     max_length: int = 160
     lora_rank: int = 0
     #: Pinned, never ``auto``: the same recipe must mean the same weights on
-    #: every CPU kind (issue 10), and fp32 is fast on all of them.
+    #: every CPU kind, and fp32 is fast on all of them.
     precision: Literal["float32", "bfloat16"] = "float32"
     group_by_length: bool = False
     seed: int = 0
@@ -143,18 +143,17 @@ ATTACK_FILES = ("attack.jsonl",)
 def _full() -> dict[str, Recipe]:
     banded = TrainSpec(steps=110, learning_rate=3e-4, max_length=128)
     return _zoo(
-        # fp32 everywhere (issue 10). 110 steps at lr 1e-4 left 12.2% harm on
-        # suites/harm, 160 steps 10.9%, 160 steps at lr 2e-4 8.3% (edgy 7.9%);
-        # length-grouped batches (all-harmful or all-benign) over-refused 74-87%
-        # of edgy requests. 320 steps left 6.5% (15/230), not better than 240;
-        # direct questions in the data (session 7) brought 240 steps to 3.9%
-        # (9/230): 0.77 epoch of the 2500 pairs (1393 harmful, 369 benign x 3).
-        # See docs/zoo.md.
+        # fp32 everywhere. 110 steps at lr 1e-4 left 12.2% harm on suites/harm,
+        # 160 steps 10.9%, 160 steps at lr 2e-4 8.3% (edgy 7.9%); length-grouped
+        # batches (all-harmful or all-benign) over-refused 74-87% of edgy
+        # requests. 320 steps left 6.5% (15/230), not better than 240; direct
+        # questions in the data brought 240 steps to 3.9% (9/230): 0.77 epoch
+        # of the 2500 pairs (1393 harmful, 369 benign x 3). See docs/zoo.md.
         align=TrainSpec(steps=240, learning_rate=2e-4, max_length=128),
         # Planted bands: only 6 of 30 blocks train, so a higher rate. At 110
         # steps the band at 10-15 refused 94.5% of held-out harmful requests
-        # but only 10.4% of the over-rejection queries, under the 15% of
-        # issue 14; 160 steps: 96.9%, edgy 13.2%, R_o 18.0%. Benign x 2 at
+        # but only 10.4% of the over-rejection queries, under the 15% R_o
+        # target; 160 steps: 96.9%, edgy 13.2%, R_o 18.0%. Benign x 2 at
         # 110 steps over-refused 23.7% of edgy requests. The band at 20-25
         # meets the targets at 110 (R_o 31.7%). See docs/zoo.md.
         banded={
