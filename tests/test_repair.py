@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from harness.checkpoint import fingerprint_checkpoint
-from harness.cli import main
+from harness.cli import USAGE_ERROR, main
 from harness.errors import ConfigError
 from harness.layers import LayerRange
 from harness.repair import CandidateVerdict, RepairSettings, repair
+from harness.repair import cli as cli_module
 from harness.repair.bands import choose_band, drift_band, widening_bands
 from harness.repair.data import file_sha256, load_repair_data
-from harness.repair.output import MANIFEST, failure_path
+from harness.repair.output import MANIFEST, REPORT, failure_path
 from harness.testing import build_tiny_checkpoint
 
 torch = pytest.importorskip("torch")
@@ -24,14 +26,14 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 FAST = dict(max_utility_loss=10.0, max_divergence=1.0, max_bands=3)
 
 
-def make_finetuned(base: Path, out: Path, scale: float = 0.05) -> Path:
+def make_finetuned(base: Path, out: Path, scale: float = 0.05, seed: int = 1) -> Path:
     """The baseline with seeded noise on every parameter: a stand-in fine-tune."""
     import shutil
 
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    generator = torch.Generator().manual_seed(1)
+    generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for param in model.parameters():
             param.add_(scale * torch.randn(param.shape, generator=generator))
@@ -141,6 +143,7 @@ def test_band_revert_publishes_a_passing_candidate_and_leaves_inputs_alone(
     )
     assert [fingerprint_checkpoint(str(p)) for p in (base, ft)] == prints
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repaired"]  # no scratch
+    assert (out / REPORT).is_file() and "written to" in result.lines()[-2]
 
 
 def test_interpolation_keeps_the_largest_lambda_that_passes(
@@ -218,14 +221,8 @@ def test_an_existing_output_or_an_unknown_rung_is_refused(
     (tmp_path / "o" / "x").write_text("taken")
     with pytest.raises(ConfigError, match="already exists"):
         repair(ft, base, judge=judge, out_dir=tmp_path / "o")
-    with pytest.raises(ConfigError, match="unknown repair rungs"):
-        repair(
-            ft,
-            base,
-            judge=judge,
-            out_dir=tmp_path / "p",
-            settings=RepairSettings(rungs=("prayer",)),
-        )
+    with pytest.raises(ValidationError, match="rungs"):
+        RepairSettings(rungs=("prayer",))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="inside the input"):
         repair(ft, base, judge=judge, out_dir=ft / "repaired")
 
@@ -278,11 +275,19 @@ def test_data_formats_are_read_and_split(tmp_path: Path) -> None:
 
 
 def test_cli_repairs_nothing_when_the_suites_pass(
-    models: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    models: tuple[Path, Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base, ft, _ = models
-    # The tiny base's answers are words, judged complied (threshold 1 passes
-    # them); the fine-tune's are degenerate and would fail as undetermined.
+    seen: list[Any] = []
+
+    def fake_gate(settings: Any, *, baseline: str, early_stop: bool) -> Any:
+        seen.append((settings, baseline, early_stop))
+        return lambda path: CandidateVerdict(True, {"harm.harm_rate": 0.0}, "ok")
+
+    monkeypatch.setattr(cli_module, "gate_candidate_judge", fake_gate)
     code = main(
         [
             "repair",
@@ -307,6 +312,10 @@ def test_cli_repairs_nothing_when_the_suites_pass(
     out = capsys.readouterr().out
     assert code == 0 and "already passes" in out and "harm.harm_rate" in out
     assert "no candidate passed" not in out
+    settings, baseline, early_stop = seen[0]
+    assert (settings.max_prompts, settings.max_new_tokens) == (2, 2)
+    assert settings.harm_threshold == 1.0 and settings.device == "cpu"
+    assert baseline == str(ft) and early_stop is True
 
 
 def test_cli_names_bad_input(
@@ -325,14 +334,22 @@ def test_cli_names_bad_input(
         "--max-prompts",
         "1",
     ]
-    assert main(args) == 2
+    assert main(args) == USAGE_ERROR
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*args[:-2], "--safety-layers", "3,1"])
     assert "0 <= A <= B" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*args, "--rungs", "band,prayer"])
-    assert "unknown rungs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "field 'rungs'" in err and "'interpolate'" in err
+    with pytest.raises(SystemExit):
+        main([*args, "--max-utility-loss", "-1"])
+    err = capsys.readouterr().err
+    assert "max_utility_loss" in err and "greater than or equal to 0" in err
+    with pytest.raises(SystemExit):
+        main([*args, "--sppft-safety-share", "1.5"])
+    assert "safety_share" in capsys.readouterr().err
 
 
 def test_every_rung_gives_each_rung_its_figures_and_keeps_the_cheapest(
@@ -414,8 +431,9 @@ def test_repair_settings_load_from_yaml_and_flags_override_them(
     [
         ("rungz: [band]\n", "field 'rungz'"),
         ("sppft:\n  max_stepz: 3\n", "field 'sppft.max_stepz'"),
-        ("band_lambdas: [1.5]\n", "field 'band_lambdas': need values in [0, 1]"),
-        ("rungs: [nope]\n", "field 'rungs': unknown ['nope']"),
+        ("band_lambdas: [1.5]\n", "field 'band_lambdas.0': Input should be less"),
+        ("rungs: [nope]\n", "field 'rungs.0': Input should be 'band'"),
+        ("vector_scales: [0]\n", "field 'vector_scales.0': Input should be greater"),
         ("- band\n", "expected a mapping"),
     ],
 )

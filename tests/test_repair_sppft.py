@@ -163,7 +163,37 @@ def test_the_ladder_keeps_an_sppft_candidate(
     assert manifest["params"]["learning_rate"] == QUICK.learning_rate
     # a full checkpoint gets full fine-tuning unless ``lora: true`` asks for adapters
     assert manifest["params"]["lora"] is bool(lora)
-    assert not list(tmp_path.glob(".sppft-*"))  # checkpoints removed after success
+    assert not list(tmp_path.glob(".*"))  # checkpoints removed after success
+    assert manifest["params"]["safety_share"] == 0.03  # the smallest share first
+
+
+def test_sppft_tiers_climb_the_safety_shares(baseline: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"prompt": e.prompt, "response": e.response}) + "\n"
+            for e in EXAMPLES
+        )
+    )
+    sppft = SPPFTSettings(**{**QUICK.as_dict(), "max_steps": 1})
+    settings = RepairSettings(
+        rungs=("sppft",),
+        sppft_safety_shares=(0.25, 0.0),
+        max_utility_loss=100.0,
+        sppft=sppft,
+    )
+    result = repair(
+        baseline,
+        baseline,
+        judge=lambda path: CandidateVerdict(False, {"harm_rate": 1.0}),
+        out_dir=tmp_path / "out",
+        data=data,
+        band=BAND,
+        settings=settings,
+    )
+    tried = result.rungs[0].candidates
+    assert [c.params["safety_share"] for c in tried] == [0.0, 0.25]
+    assert [c.params["safety_examples"] for c in tried] == [0, 4]  # 12 * 1/3
 
 
 def test_sppft_under_two_processes_keeps_the_band_frozen(

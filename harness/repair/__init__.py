@@ -1,19 +1,20 @@
-"""Repair a checkpoint that fails the gate (issue 15): a ladder of rungs.
+"""Repair a checkpoint that fails the gate: a ladder of rungs.
 
-Cheapest first, each producing a candidate checkpoint that the caller's judge
-(the gate's suites) and a utility check decide on:
-
-a. band revert (:mod:`~harness.repair.rungs`): the baseline's attention/MLP
-   back in a band, λ-mixed; b. whole-model interpolation; c. sparse,
-   gradient-guided restore (:mod:`~harness.repair.sparse`); d. SPPFT, paper §4
-   (:mod:`~harness.repair.sppft`).
+Cheapest first (:mod:`~harness.repair.rungs`), each producing candidate
+checkpoints that the caller's judge (the gate's suites) and a utility check
+decide on: band revert, whole-model interpolation, safety-vector addition and
+subspace projection (:mod:`~harness.repair.vectors`, with the baseline's
+unaligned base), the refusal-direction edit (:mod:`~harness.repair.direction`),
+sparse restore (:mod:`~harness.repair.sparse`), the patch fine-tune
+(:mod:`~harness.repair.patch`) and SPPFT, paper §4
+(:mod:`~harness.repair.sppft`).
 
 Importing this package is cheap; torch loads when a repair runs.
 """
 
 from __future__ import annotations
 
-from harness.repair.ladder import RepairSettings, repair
+from harness.repair.ladder import repair
 from harness.repair.records import (
     Candidate,
     CandidateJudge,
@@ -22,12 +23,15 @@ from harness.repair.records import (
     RungRecord,
     Utility,
 )
-from harness.repair.sppft import SPPFTSettings, train_sppft
+from harness.repair.settings import PatchSettings, RepairSettings, SPPFTSettings
+from harness.repair.sppft import train_sppft
+from harness.repair.unaligned import zoo_unaligned_base
 
 __all__ = [
     "Candidate",
     "CandidateJudge",
     "CandidateVerdict",
+    "PatchSettings",
     "RepairResult",
     "RepairSettings",
     "RungRecord",
@@ -35,4 +39,5 @@ __all__ = [
     "Utility",
     "repair",
     "train_sppft",
+    "zoo_unaligned_base",
 ]

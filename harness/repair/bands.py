@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from harness.drift import weight_drift
 from harness.layers import LayerRange, check_range
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ def layer_drift(
     finetuned: Mapping[str, torch.Tensor], baseline: Mapping[str, torch.Tensor]
 ) -> list[float]:
     """Relative weight drift per block, attention and MLP together (0 if unknown)."""
-    from harness.drift import weight_drift
-
     drift = weight_drift(finetuned, baseline)
     return [
         ((a or 0.0) ** 2 + (m or 0.0) ** 2) ** 0.5

@@ -1,16 +1,54 @@
-"""``python -m harness repair --model CKPT --baseline BASE --out DIR``."""
+"""``python -m harness repair --model CKPT --baseline BASE --out DIR``.
+
+The ladder's flags are built from :class:`~harness.repair.settings.RepairSettings`
+(nested ``sppft``/``patch`` fields become ``--sppft-*``/``--patch-*``) and the
+judge's from :class:`~harness.config.RunSettings`: each flag's value check,
+help and shown default come from its field, never retyped here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
+from pydantic import BaseModel, ValidationError
+
+from harness.checkpoint import checkpoint_path
 from harness.config import RunSettings
-from harness.errors import ConfigError
+from harness.errors import CheckpointError, ConfigError
+from harness.io import describe_errors
+from harness.layers import LayerRange
+from harness.localization.cli import quiet_openmp
+from harness.localization.profile import SafetyLayerProfile
+from harness.repair.candidates import gate_candidate_judge
+from harness.repair.config import load_repair_settings
+from harness.repair.ladder import repair
+from harness.repair.output import failure_path
+from harness.repair.settings import RepairSettings
+from harness.repair.unaligned import zoo_unaligned_base
+from harness.zoo import resolve_ref
+
+#: The judge's settings the command exposes (the rest keep their defaults).
+GATE_FIELDS = (
+    "judge",
+    "backend",
+    "device",
+    "dtype",
+    "batch_size",
+    "max_new_tokens",
+    "max_prompts",
+    "harm_threshold",
+    "over_refusal_threshold",
+)
+#: Older spellings kept as aliases of a generated flag.
+ALIASES = {"band_lambdas": ("--lambdas",)}
+_DEST = "ladder"
+_GATE = "gate"
 
 
-def _pair(text: str) -> tuple[int, int]:
+def _layer_range(text: str) -> LayerRange:
     """Parse ``A,B``: an inclusive, 0-based layer range."""
     try:
         first, last = (int(part) for part in text.split(","))
@@ -20,45 +58,51 @@ def _pair(text: str) -> tuple[int, int]:
         ) from None
     if not 0 <= first <= last:
         raise argparse.ArgumentTypeError(f"expected 0 <= A <= B, got {text!r}")
-    return first, last
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers like 0,0.25,0.5, got {text!r}"
-        ) from None
-    if not all(0.0 <= v <= 1.0 for v in values):
-        raise argparse.ArgumentTypeError(f"values must lie in [0, 1], got {text!r}")
-    return values
-
-
-def _rungs(text: str) -> tuple[str, ...]:
-    from harness.repair.rungs import RUNGS
-
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [n for n in names if n not in RUNGS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown rungs {unknown or text!r}; choose from {','.join(RUNGS)}"
-        )
-    return names
+    return LayerRange(first, last)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``repair`` command."""
     parser = subparsers.add_parser(
         "repair",
-        help="repair a checkpoint that fails the gate (band revert ... SPPFT)",
-        description="Try repairs cheapest first (band revert, interpolation, sparse "
-        "restore, SPPFT), judge each candidate with the harm and over-refusal "
-        "suites and a utility check, and write the first that passes to --out.",
+        help="repair a checkpoint that fails the gate (weight edits ... SPPFT)",
+        description="Try repairs cheapest first (band revert, interpolation, "
+        "safety vector, subspace projection, refusal direction, sparse restore, "
+        "patch fine-tune, SPPFT), judge each candidate with the harm and "
+        "over-refusal suites and a utility check, and write the first that "
+        "passes to --out. A rerun after a kill resumes from the last finished "
+        "candidate.",
     )
+    _inputs(parser)
+    ladder = parser.add_argument_group(
+        "ladder", "flags override --config; both override the defaults"
+    )
+    ladder.add_argument(
+        "--config", metavar="YAML", help="the ladder's settings (harness.repair.config)"
+    )
+    add_model_options(ladder, RepairSettings, _DEST)
+    ladder.add_argument(
+        "--full-judging",
+        action="store_false",
+        dest=f"{_DEST}__early_stop",
+        default=None,
+        help="judge every prompt of a failing candidate (same as --no-early-stop)",
+    )
+    gate = parser.add_argument_group("judge", "the gate's settings for every candidate")
+    add_model_options(gate, RunSettings, _GATE, fields=GATE_FIELDS)
+    parser.set_defaults(run=run_repair)
+
+
+def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="failing checkpoint or zoo:NAME")
     parser.add_argument(
-        "--baseline", required=True, help="the model before fine-tuning"
+        "--baseline", required=True, help="the aligned model before fine-tuning"
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="the baseline's unaligned base, for the safety-vector and projection "
+        "rungs (default for a zoo baseline: the model it was aligned from)",
     )
     parser.add_argument("--out", required=True, help="new directory for the repair")
     parser.add_argument("--data", help="fine-tuning data: JSON, JSONL or CSV")
@@ -67,123 +111,192 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="examples of the same task the fine-tune never saw, for the utility "
         "check (default: a tenth of --data, which the failing checkpoint has seen)",
     )
-    parser.add_argument("--safety-layers", type=_pair, metavar="A,B")
+    parser.add_argument(
+        "--safety-layers",
+        type=_layer_range,
+        metavar="A,B",
+        help="the band the band-revert and SPPFT rungs act on (inclusive, 0-based; "
+        "default: --profile's located band, else the blocks of largest drift)",
+    )
     parser.add_argument(
         "--profile", help="the baseline's safety_profile.json (its located band)"
     )
-    ladder = parser.add_argument_group(
-        "ladder", "flags override --config; both override the defaults"
-    )
-    ladder.add_argument(
-        "--config", metavar="YAML", help="the ladder's settings (harness.repair.config)"
-    )
-    ladder.add_argument("--rungs", type=_rungs, default=None, metavar="R,R")
-    ladder.add_argument("--lambdas", type=_floats, default=None, metavar="L,L")
-    ladder.add_argument("--max-utility-loss", type=float, default=None)
-    ladder.add_argument(
-        "--judge-all", action="store_true", help="judge every candidate"
-    )
-    ladder.add_argument(
-        "--every-rung",
-        action="store_true",
-        help="climb every rung (figures side by side); the cheapest passing is kept",
-    )
-    ladder.add_argument(
-        "--full-judging",
-        action="store_true",
-        help="judge every prompt of a failing candidate (default: stop once decided)",
-    )
-    ladder.add_argument("--sppft-max-steps", type=int, default=None)
-    ladder.add_argument("--sppft-learning-rate", type=float, default=None)
-    gate = parser.add_argument_group("judge")
-    defaults = RunSettings.model_fields  # the gate's defaults, one place
-    gate.add_argument(
-        "--harm-threshold", type=float, default=defaults["harm_threshold"].default
-    )
-    gate.add_argument(
-        "--over-refusal-threshold",
-        type=float,
-        default=defaults["over_refusal_threshold"].default,
-    )
-    gate.add_argument("--max-prompts", type=int, default=100)
-    gate.add_argument("--max-new-tokens", type=int, default=64)
-    gate.add_argument("--device", default="auto")
-    parser.set_defaults(run=run_repair)
 
 
-def settings_from_args(args: argparse.Namespace) -> Any:
+def add_model_options(
+    group: argparse._ArgumentGroup,
+    model: type[BaseModel],
+    dest: str,
+    *,
+    fields: tuple[str, ...] | None = None,
+    prefix: str = "",
+) -> None:
+    """One flag per field of ``model`` (nested models get a prefix), unset by default.
+
+    Each flag's help is the field's description with its default; its value
+    is checked by the model itself, so a bad value names the field and range.
+    """
+    for name, info in model.model_fields.items():
+        if fields is not None and name not in fields:
+            continue
+        nested = _nested_model(info.annotation)
+        if nested is not None:
+            add_model_options(
+                group, nested, f"{dest}__{name}", prefix=f"{prefix}{name}-"
+            )
+            continue
+        flags = [f"--{prefix}{name.replace('_', '-')}", *ALIASES.get(name, ())]
+        shown = _shown(info.get_default(call_default_factory=True))
+        text = f"{info.description or name} (default: {shown})"
+        if _is_bool(info.annotation):
+            group.add_argument(
+                *flags,
+                dest=f"{dest}__{name}",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=text,
+            )
+            continue
+        group.add_argument(
+            *flags,
+            dest=f"{dest}__{name}",
+            type=_parser(model, name),
+            default=None,
+            metavar="V,V" if _is_tuple(info.annotation) else "V",
+            help=text,
+        )
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _is_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return set(get_args(annotation)) == {bool, type(None)}
+    return False
+
+
+def _is_tuple(annotation: Any) -> bool:
+    return get_origin(annotation) is tuple
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _parser(model: type[BaseModel], name: str) -> Any:
+    """Parse a flag's text and validate it as ``model``'s field ``name``."""
+    many = _is_tuple(model.model_fields[name].annotation)
+    flag = name.replace("_", "-")
+
+    def parse(text: str) -> Any:
+        value: Any = [p.strip() for p in text.split(",") if p.strip()] if many else text
+        try:
+            return getattr(model.model_validate({name: value}), name)
+        except ValidationError as e:
+            problems = "; ".join(_message(item) for item in e.errors())
+            raise argparse.ArgumentTypeError(
+                f"field {name!r} (--{flag}): {problems}"
+            ) from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def _message(item: Any) -> str:
+    where = ".".join(str(p) for p in item["loc"][1:])
+    return f"{item['msg']}" + (f" (item {where})" if where else "")
+
+
+def _collect(args: argparse.Namespace, dest: str) -> dict[str, Any]:
+    """The flags given under ``dest``, as a nested dict of field values."""
+    values: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if value is None or not key.startswith(dest + "__"):
+            continue
+        *path, name = key.split("__")[1:]
+        place = values
+        for part in path:
+            place = place.setdefault(part, {})
+        place[name] = value
+    return values
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def settings_from_args(args: argparse.Namespace) -> RepairSettings:
     """:class:`RepairSettings` from ``--config`` (or the defaults) and the flags."""
-    import dataclasses
-
-    from harness.repair.config import check_settings, load_repair_settings
-    from harness.repair.ladder import RepairSettings
-
     base = load_repair_settings(args.config) if args.config else RepairSettings()
-    sppft: dict[str, Any] = {}
-    if args.sppft_learning_rate is not None:
-        sppft["learning_rate"] = args.sppft_learning_rate
-    if args.sppft_max_steps is not None:
-        sppft["max_steps"] = args.sppft_max_steps
-    changes: dict[str, Any] = {"sppft": dataclasses.replace(base.sppft, **sppft)}
-    if args.rungs:
-        changes["rungs"] = args.rungs
-    if args.lambdas:
-        changes["band_lambdas"] = args.lambdas
-    if args.max_utility_loss is not None:
-        changes["max_utility_loss"] = args.max_utility_loss
-    for flag in ("judge_all", "every_rung"):
-        if getattr(args, flag):
-            changes[flag] = True
-    if args.full_judging:
-        changes["early_stop"] = False
-    settings = dataclasses.replace(base, **changes)
-    check_settings(settings, "python -m harness repair")
-    return settings
+    merged = _merge(base.model_dump(), _collect(args, _DEST))
+    try:
+        return RepairSettings.model_validate(merged)
+    except ValidationError as e:
+        raise ConfigError(describe_errors("python -m harness repair", e)) from e
 
 
-def _located(profile: str | None) -> Any:
+def run_settings_from_args(args: argparse.Namespace, baseline: str) -> RunSettings:
+    """The judge's :class:`RunSettings`: the flags given, defaults for the rest."""
+    values = {"models": (args.model,), "baseline": baseline, **_collect(args, _GATE)}
+    try:
+        return RunSettings.model_validate(values)
+    except ValidationError as e:
+        raise ConfigError(describe_errors("python -m harness repair", e)) from e
+
+
+def _located(profile: str | None) -> LayerRange | None:
     if profile is None:
         return None
-    from harness.layers import LayerRange
-    from harness.localization.profile import SafetyLayerProfile
-
     found = SafetyLayerProfile.load(profile).safety_layers
     return None if found is None else LayerRange(*found)
 
 
-def _check_thresholds(args: argparse.Namespace) -> None:
-    for name in ("harm_threshold", "over_refusal_threshold"):
-        if getattr(args, name) < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
+def _base(args: argparse.Namespace) -> str | None:
+    """``--base``, or the zoo baseline's unaligned parent (resolved)."""
+    ref = args.base or zoo_unaligned_base(args.baseline)
+    return None if ref is None else _input(ref)
+
+
+def _input(ref: str) -> str:
+    """A checkpoint reference resolved to its directory; a bad one is a usage error."""
+    try:
+        return str(checkpoint_path(resolve_ref(ref)))
+    except CheckpointError as e:
+        raise ConfigError(str(e)) from e
 
 
 def run_repair(args: argparse.Namespace) -> int:
     """Run the ladder; print every rung; exit 0 repaired, 1 not repaired."""
-    from harness.layers import LayerRange
-    from harness.localization.cli import quiet_openmp
-    from harness.repair.judge import SuiteJudge, default_gates
-    from harness.repair.ladder import repair
-    from harness.repair.output import failure_path
-    from harness.zoo import resolve_ref
-
     quiet_openmp()
-    _check_thresholds(args)
     settings = settings_from_args(args)
-    judge = SuiteJudge(
-        default_gates(args.harm_threshold, args.over_refusal_threshold),
-        max_prompts=args.max_prompts,
-        max_new_tokens=args.max_new_tokens,
-        device=args.device,
-        early_stop=settings.early_stop,
-    )
+    failing, baseline = _input(args.model), _input(args.baseline)
+    run = run_settings_from_args(args, baseline)
+    judge = gate_candidate_judge(run, baseline=baseline, early_stop=settings.early_stop)
     result = repair(
-        resolve_ref(args.model),
-        resolve_ref(args.baseline),
+        failing,
+        baseline,
         judge=judge,
         out_dir=Path(args.out),
+        base=_base(args),
         data=args.data,
         heldout=args.heldout,
-        band=LayerRange(*args.safety_layers) if args.safety_layers else None,
+        band=args.safety_layers,
         located=_located(args.profile),
         settings=settings,
     )

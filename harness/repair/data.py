@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, MissingDependencyError
+from harness.progress import quiet_library_bars
 from harness.training import SFTExample
 
 SUFFIXES = {".json": "json", ".jsonl": "json", ".ndjson": "json", ".csv": "csv"}
@@ -116,8 +117,6 @@ def _rows(path: Path) -> list[Mapping[str, Any]]:
         from datasets import load_dataset
     except ImportError as e:
         raise MissingDependencyError("datasets") from e
-    from harness.progress import quiet_library_bars
-
     try:
         with quiet_library_bars():  # "Generating train split" on every read
             dataset = load_dataset(builder, data_files=str(path), split="train")

@@ -11,21 +11,27 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.io import write_json_atomic
+from harness.io import write_json_atomic, write_text_atomic
+from harness.repair.context import Context
 from harness.repair.records import CandidateVerdict, RepairResult, Utility
-
-if TYPE_CHECKING:
-    from harness.repair.ladder import Context
+from harness.repair.report import repair_html
 
 MANIFEST = "repair_manifest.json"
+#: The repair's HTML report, beside the manifest in the kept directory.
+REPORT = "repair_report.html"
 SCHEMA_VERSION = 1
 
 
 def failure_path(out: Path) -> Path:
     """Where a repair that kept nothing writes its record."""
     return out.with_name(out.name + ".failed.json")
+
+
+def failure_report_path(out: Path) -> Path:
+    """Where a repair that kept nothing writes its HTML report."""
+    return out.with_name(out.name + ".failed.html")
 
 
 def publish(
@@ -39,11 +45,15 @@ def publish(
     manifest = build_manifest(result, ctx, inputs, prints)
     kept = result.kept
     if kept is None or kept.path is None:
+        result.report = failure_report_path(out)
+        write_text_atomic(result.report, repair_html(result))
         return write_json_atomic(failure_path(out), manifest)
     write_json_atomic(kept.path / MANIFEST, manifest)
     os.replace(kept.path, out)  # same filesystem: the scratch lies beside out
     kept.path = out
     result.output = out
+    result.report = out / REPORT
+    write_text_atomic(result.report, repair_html(result))
     return out
 
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.layers import LayerRange
+
 
 @dataclass(frozen=True)
 class CandidateVerdict:
@@ -61,6 +63,8 @@ class Candidate:
     build_s: float = 0.0
     judge_s: float = 0.0
     note: str = ""
+    #: Replayed from the journal of an earlier, interrupted run.
+    resumed: bool = False
 
     @property
     def passed(self) -> bool:
@@ -86,6 +90,29 @@ class Candidate:
             "judge_s": round(self.judge_s, 3),
             "note": self.note,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        """The candidate :meth:`as_dict` wrote (without its directory)."""
+        safety = data.get("safety_passed")
+        verdict = (
+            None
+            if safety is None
+            else CandidateVerdict(
+                bool(safety), dict(data["metrics"]), str(data["summary"])
+            )
+        )
+        utility = data.get("utility")
+        return cls(
+            rung=str(data["rung"]),
+            params=dict(data["params"]),
+            verdict=verdict,
+            utility=None if utility is None else Utility(**utility),
+            utility_ok=bool(data["utility_ok"]),
+            build_s=float(data["build_s"]),
+            judge_s=float(data["judge_s"]),
+            note=str(data.get("note", "")),
+        )
 
 
 @dataclass
@@ -116,10 +143,12 @@ class RepairResult:
     before_utility: Utility | None
     rungs: list[RungRecord]
     #: The band the search started from (``None``: nothing was tried).
-    band: tuple[int, int] | None
+    band: LayerRange | None
     band_source: str
     data_sha256: str | None
     notes: list[str] = field(default_factory=list)
+    #: The HTML report (in the kept directory, or beside the failure record).
+    report: Path | None = None
 
     @property
     def repaired(self) -> bool:
@@ -137,18 +166,22 @@ class RepairResult:
             if rung.skipped:
                 lines.append(f"  {rung.rung}: skipped ({rung.skipped})")
                 continue
-            lines.append(f"  {rung.rung}: {rung.seconds:.1f}s")
+            lines.append(f"  {rung.rung}: {_cost(rung)}")
             for c in rung.candidates:
                 lines.append("    " + _candidate_line(c))
         lines.extend(f"  note: {note}" for note in self.notes)
         if self.kept is not None:
-            lines.append(f"kept {self.kept.rung} {self.kept.params} -> {self.output}")
+            where = self.output or self.kept.path
+            kept = f"kept {self.kept.rung} {self.kept.params}"
+            lines.append(f"{kept}, written to {where}")
         elif not self.before.passed:
             lines.append("no candidate passed")
+        if self.report is not None:
+            lines.append(f"report: {self.report}")
         return lines
 
 
-#: Bookkeeping beside a suite's rate (harness.repair.judge): how many of its
+#: Bookkeeping beside a suite's rate (the gate's candidate judge): how many of its
 #: ``n`` prompts were judged before the judge stopped.
 _COUNTS = (".judged", ".n")
 
@@ -166,9 +199,23 @@ def _figures(metrics: dict[str, float]) -> str:
     return ", ".join(shown) or "no figures"
 
 
+def _cost(rung: RungRecord) -> str:
+    """A rung's wall time and how it split between building and judging."""
+    build = sum(c.build_s for c in rung.candidates)
+    judge = sum(c.judge_s for c in rung.candidates)
+    count = len(rung.candidates)
+    resumed = sum(c.resumed for c in rung.candidates)
+    again = f", {resumed} from the journal" if resumed else ""
+    return (
+        f"{rung.seconds:.1f}s ({count} candidates{again}; "
+        f"build {build:.1f}s, judge {judge:.1f}s)"
+    )
+
+
 def _candidate_line(c: Candidate) -> str:
     mark = "PASS" if c.passed else "fail"
     figures = _figures(c.verdict.metrics) if c.verdict else "not judged"
     utility = f"utility loss {c.utility.loss:+.3f}" if c.utility else "utility -"
     note = f" ({c.note})" if c.note else ""
-    return f"{mark} {c.params}: {figures}; {utility}; {c.seconds:.1f}s{note}"
+    cost = f"build {c.build_s:.1f}s + judge {c.judge_s:.1f}s"
+    return f"{mark} {c.params}: {figures}; {utility}; {cost}{note}"

@@ -1,54 +1,44 @@
-"""The four rungs as generators of candidate *tiers*, cheapest first.
+"""The rungs as generators of candidate *tiers*, cheapest first.
 
 A tier is a list of proposals the ladder builds, checks for utility and
 judges together; the ladder stops at the first tier with a passing candidate
-and keeps, within it, the one that loses the least utility. So the band
-revert's tiers are bands (narrowest first, each with its λ sweep), the
-interpolation's are single λ values (largest first: "keep the largest λ that
-passes"), the sparse restore's are sparsities (smallest first) and SPPFT is
-one tier.
+and keeps, within it, the one that loses the least utility. The band revert's
+tiers are bands (narrowest first, each with its λ sweep), the interpolation's
+single λ values (largest first), the safety vector's and the direction edit's
+scales (smallest first), the projection's shares of matrices, the sparse
+restore's sparsities, the patch's refusal counts and SPPFT's safety shares
+(smallest first).
+
+Work shared by a rung's tiers (the sparse scores, the refusal directions,
+the projection ranking) is done when the first candidate is built, so a
+resumed run that has every candidate of a rung does none of it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.repair import direction, patch, sparse
 from harness.repair.bands import widening_bands
-from harness.repair.weights import block_keys, mix, save_candidate
-
-if TYPE_CHECKING:
-    from harness.repair.ladder import Context
-
-
-@dataclass
-class Built:
-    """A written candidate: the model in memory (for the utility check) and notes."""
-
-    model: Any
-    params: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
-
-
-@dataclass
-class Proposal:
-    """One candidate to build: its parameters and how to write it to a directory."""
-
-    params: dict[str, Any]
-    build: Callable[[Path], Built]
-
-
-Tier = list[Proposal]
-Rung = Callable[["Context"], Iterator[Tier]]
+from harness.repair.context import Built, Context, Proposal, Rung, Tier
+from harness.repair.settings import RUNG_NAMES
+from harness.repair.sppft import train_sppft
+from harness.repair.vectors import (
+    add_safety_vector,
+    apply_projections,
+    rank_projections,
+)
+from harness.repair.weights import State, block_keys, mix, save_candidate
 
 
 def band_revert(ctx: Context) -> Iterator[Tier]:
-    """Rung a: put the baseline's attention/MLP back in a band, λ-mixed."""
+    """Put the baseline's attention/MLP back in a band, λ-mixed."""
     bands = widening_bands(ctx.band, ctx.drift, ctx.settings.max_bands)
     for band in bands:
         keys = block_keys(ctx.pair.finetuned, band)
@@ -59,33 +49,105 @@ def band_revert(ctx: Context) -> Iterator[Tier]:
 
 
 def interpolation(ctx: Context) -> Iterator[Tier]:
-    """Rung b: every parameter (1−λ)·θ_base + λ·θ_ft, largest λ first."""
+    """Every parameter (1−λ)·θ_base + λ·θ_ft, largest λ first."""
     for lam in sorted(ctx.settings.interpolation_lambdas, reverse=True):
         yield [Proposal({"lambda": lam}, _mixer(ctx, lam, None))]
 
 
 def _mixer(ctx: Context, lam: float, keys: list[str] | None) -> Callable[[Path], Built]:
+    return _writer(ctx, lambda: mix(ctx.pair, lam, keys))
+
+
+def _writer(
+    ctx: Context, state: Callable[[], State], params: dict[str, Any] | None = None
+) -> Callable[[Path], Built]:
     def build(path: Path) -> Built:
-        save_candidate(ctx.pair, mix(ctx.pair, lam, keys), path)
-        return Built(ctx.pair.model)
+        save_candidate(ctx.pair, state(), path)
+        return Built(ctx.pair.model, dict(params or {}))
 
     return build
 
 
-def sparse_restore(ctx: Context) -> Iterator[Tier]:
-    """Rung c: reset the top share of weights by ``|g ⊙ Δθ|``, roll back by utility."""
-    from harness.repair import sparse
+def safety_vector(ctx: Context) -> Iterator[Tier]:
+    """θ_ft + s·(θ_aligned − θ_base), smallest scale first (RESTA)."""
+    for scale in sorted(ctx.settings.vector_scales):
 
+        def state(scale: float = scale) -> State:
+            pair = ctx.pair
+            return add_safety_vector(
+                pair.finetuned, pair.baseline, ctx.base_state(), scale
+            )
+
+        yield [Proposal({"scale": scale}, _writer(ctx, state))]
+
+
+def projection(ctx: Context) -> Iterator[Tier]:
+    """Project the update of the least aligned matrices onto aligned − base."""
+    pair = ctx.pair
+
+    @functools.cache
+    def ranked() -> Any:
+        return rank_projections(
+            pair.finetuned, pair.baseline, ctx.base_state(), len(ctx.drift)
+        )
+
+    for share in sorted(ctx.settings.project_shares):
+
+        def build(path: Path, share: float = share) -> Built:
+            found = ranked()
+            state, keys = apply_projections(
+                pair.finetuned, pair.baseline, ctx.base_state(), found, share
+            )
+            save_candidate(pair, state, path)
+            cut = found[len(keys) - 1].similarity if keys else None
+            params = {"matrices": len(keys), "of": len(found), "max_cosine": cut}
+            return Built(pair.model, params)
+
+        yield [Proposal({"share": share}, build)]
+
+
+def refusal_direction(ctx: Context) -> Iterator[Tier]:
+    """Restore the baseline's refusal direction where the subject lost it."""
+    settings = ctx.settings
+    harmful, harmless = direction.prompt_sets(settings.direction_prompts, settings.seed)
+    prompts = harmful + harmless
+
+    @functools.cache
+    def found() -> direction.Directions:
+        return direction.find_directions(
+            ctx.pair, prompts, len(harmful), settings.direction_layers
+        )
+
+    for scale in sorted(settings.direction_scales):
+
+        def build(path: Path, scale: float = scale) -> Built:
+            dirs = found()
+            state = direction.restore(
+                ctx.pair, dirs, prompts, scale=scale, ridge=settings.direction_ridge
+            )
+            save_candidate(ctx.pair, state, path)
+            params = {"layers": dirs.lost, "separation_ratio": dirs.ratios}
+            return Built(ctx.pair.model, params)
+
+        yield [Proposal({"scale": scale}, build)]
+
+
+def sparse_restore(ctx: Context) -> Iterator[Tier]:
+    """Reset the top share of weights by ``|g ⊙ Δθ|``, roll back by utility."""
     harm = sparse.harmful_pairs(ctx.settings.harmful_pairs, ctx.settings.seed)
-    importance = sparse.scores(ctx.pair, harm, len(ctx.drift))
+
+    @functools.cache
+    def importance() -> State:
+        return sparse.scores(ctx.pair, harm, len(ctx.drift))
+
     for share in sorted(ctx.settings.sparsities):
 
         def build(path: Path, share: float = share) -> Built:
-            masks = sparse.reset_masks(importance, share)
+            masks = sparse.reset_masks(importance(), share)
             state, rollback = sparse.roll_back(
                 ctx.pair,
                 masks,
-                importance,
+                importance(),
                 lambda model: ctx.utility(model).loss,
                 harm=harm,
                 margin=ctx.margin,
@@ -104,59 +166,105 @@ def sparse_restore(ctx: Context) -> Iterator[Tier]:
         yield [Proposal({"sparsity": share}, build)]
 
 
-def sppft(ctx: Context) -> Iterator[Tier]:
-    """Rung d: SPPFT on the user's data with the band frozen (paper §4)."""
-    from harness.repair.sppft import train_sppft
-
+def patch_finetune(ctx: Context) -> Iterator[Tier]:
+    """Fine-tune the failing checkpoint on a few of the baseline's refusals."""
     data = ctx.data
     assert data is not None  # the ladder skips this rung without data
-    settings = ctx.settings.sppft
-    checkpoints = ctx.sppft_checkpoints(_sppft_key(ctx))
+    settings, seed = ctx.settings.patch, ctx.settings.seed
+    largest = max(settings.refusal_counts)
 
-    def build(path: Path) -> Built:
-        run = train_sppft(
-            ctx.baseline_ref,
-            data.train,
-            ctx.band,
-            settings,
-            checkpoint_dir=checkpoints,
-            lora=ctx.lora,
-        )
-        run.model.save_pretrained(path, safe_serialization=True)
-        run.tokenizer.save_pretrained(path)
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        params = {
-            "steps": run.sft.steps,
-            "train_s": round(run.sft.seconds, 2),
-            "examples": run.examples,
-            "safety_examples": run.safety_examples,
-            "frozen_tensors_verified": len(run.verified),
-            "final_loss": run.sft.losses[-1] if run.sft.losses else None,
-        }
-        return Built(run.model, params)
+    @functools.cache
+    def refusals() -> list[Any]:
+        return patch.baseline_refusals(ctx.pair, largest, settings, seed)
 
-    # the mode SPPFT runs in, not the setting (``None`` follows the checkpoint)
-    params = {"band": list(ctx.band), **settings.as_dict(), "lora": ctx.lora}
-    yield [Proposal(params, build)]
+    for count in sorted(settings.refusal_counts):
+
+        def build(path: Path, count: int = count) -> Built:
+            examples = patch.patch_mix(refusals()[:count], data.train, settings, seed)
+            key = _digest({"patch": settings.as_dict(), "n": count, "seed": seed})
+            checkpoints = ctx.training_checkpoints(key)
+            run = patch.train_patch(
+                ctx.pair, examples, settings, seed=seed, checkpoint_dir=checkpoints
+            )
+            _save_trained(run.model, ctx.pair.tokenizer, path)
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            params = {
+                "refusals_used": len(refusals()[:count]),
+                "examples": len(examples),
+                "steps": run.steps,
+                "train_s": round(run.seconds, 2),
+                "final_loss": run.losses[-1] if run.losses else None,
+            }
+            return Built(run.model, params)
+
+        yield [Proposal({"refusals": count, "seed": seed}, build)]
 
 
-def _sppft_key(ctx: Context) -> str:
+def sppft(ctx: Context) -> Iterator[Tier]:
+    """SPPFT on the user's data with the band frozen (paper §4), per safety share."""
+    data = ctx.data
+    assert data is not None  # the ladder skips this rung without data
+    for share in sorted(ctx.settings.sppft_safety_shares):
+        settings = ctx.settings.sppft.model_copy(update={"safety_share": share})
+
+        def build(path: Path, settings: Any = settings) -> Built:
+            checkpoints = ctx.training_checkpoints(_sppft_key(ctx, settings.as_dict()))
+            run = train_sppft(
+                ctx.baseline_ref,
+                data.train,
+                ctx.band,
+                settings,
+                checkpoint_dir=checkpoints,
+                lora=ctx.lora,
+            )
+            _save_trained(run.model, run.tokenizer, path)
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            params = {
+                "steps": run.sft.steps,
+                "train_s": round(run.sft.seconds, 2),
+                "examples": run.examples,
+                "safety_examples": run.safety_examples,
+                "frozen_tensors_verified": len(run.verified),
+                "final_loss": run.sft.losses[-1] if run.sft.losses else None,
+            }
+            return Built(run.model, params)
+
+        # the mode SPPFT runs in, not the setting (``None`` follows the checkpoint)
+        params = {"band": list(ctx.band), **settings.as_dict(), "lora": ctx.lora}
+        yield [Proposal(params, build)]
+
+
+def _save_trained(model: Any, tokenizer: Any, path: Path) -> None:
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+
+
+def _sppft_key(ctx: Context, settings: dict[str, Any]) -> str:
     """A digest of what SPPFT trains on: resume only the same run."""
-    material = {
-        "baseline": ctx.baseline_fingerprint,
-        "data": ctx.data.sha256 if ctx.data else None,
-        "band": list(ctx.band),
-        "lora": ctx.lora,
-        "settings": ctx.settings.sppft.as_dict(),
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[
-        :12
-    ]
+    return _digest(
+        {
+            "baseline": ctx.baseline_fingerprint,
+            "data": ctx.data.sha256 if ctx.data else None,
+            "band": list(ctx.band),
+            "lora": ctx.lora,
+            "settings": settings,
+        }
+    )
+
+
+def _digest(material: dict[str, Any]) -> str:
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 RUNGS: dict[str, Rung] = {
     "band": band_revert,
     "interpolate": interpolation,
+    "vector": safety_vector,
+    "project": projection,
+    "direction": refusal_direction,
     "sparse": sparse_restore,
+    "patch": patch_finetune,
     "sppft": sppft,
 }
+assert tuple(RUNGS) == RUNG_NAMES, "the ladder's order lives in settings.RUNG_NAMES"

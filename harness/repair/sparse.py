@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.layers import LayerRange
+from harness.prompts import PromptFormatter
 from harness.repair.utility import response_loss
 from harness.repair.weights import ModelPair, State, block_keys
 from harness.training import SFTExample
+from harness.training.examples import PadCollator, tokenize_examples
+from harness.zoo.corpus import assign_refusals, harmful_prompts, refusals, sample
 
 if TYPE_CHECKING:
     import torch
@@ -33,8 +36,6 @@ _LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
 
 def harmful_pairs(limit: int, seed: int = 0) -> list[SFTExample]:
     """Zoo training-split harmful prompts, each paired with a zoo refusal."""
-    from harness.zoo.corpus import assign_refusals, harmful_prompts, refusals, sample
-
     prompts = sample(harmful_prompts("train"), limit, seed)
     texts = assign_refusals(prompts, refusals(), seed)
     return [SFTExample(p.prompt, t) for p, t in zip(prompts, texts, strict=True)]
@@ -43,9 +44,6 @@ def harmful_pairs(limit: int, seed: int = 0) -> list[SFTExample]:
 def scores(pair: ModelPair, pairs: Sequence[SFTExample], layers: int) -> State:
     """``|g ⊙ Δθ|`` for every attention and MLP tensor of the decoder blocks."""
     import torch
-
-    from harness.prompts import PromptFormatter
-    from harness.training.examples import PadCollator, tokenize_examples
 
     model = pair.load(pair.finetuned)
     model.zero_grad(set_to_none=True)

@@ -29,46 +29,21 @@ import math
 import os
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, with_config
-
+from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.errors import HarnessError
-from harness.layers import LayerRange
+from harness.layers import LayerRange, num_layers
+from harness.repair.data import load_repair_data
+from harness.repair.settings import SPPFTSettings
+from harness.repair.sparse import harmful_pairs
 from harness.repair.weights import block_keys
 from harness.training import SFTConfig, SFTExample, SFTResult, train_sft
 
 if TYPE_CHECKING:
     import torch
-
-
-@with_config(ConfigDict(extra="forbid"))
-@dataclass(frozen=True)
-class SPPFTSettings:
-    """Hyperparameters of the SPPFT rung (paper Table 6 by default)."""
-
-    learning_rate: float = 1e-4
-    epochs: float = 3.0
-    batch_size: int = 4
-    warmup_steps: int = 100
-    max_length: int = 256
-    #: Share of safety demonstrations in the training mix (0: none).
-    safety_share: float = 0.03
-    #: Cap on optimizer steps (``None``: the epochs decide).
-    max_steps: int | None = None
-    save_steps: int = 50
-    include_norms: bool = False
-    #: LoRA adapters outside the band instead of full fine-tuning: ``None``
-    #: when the failing checkpoint is a PEFT adapter, ``True``/``False`` always.
-    lora: bool | None = None
-    lora_rank: int = 16
-    dtype: str = "auto"
-    seed: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -93,8 +68,6 @@ def training_mix(
     mixed = list(examples)
     count = round(share / (1.0 - share) * len(examples)) if share > 0 else 0
     if count:
-        from harness.repair.sparse import harmful_pairs
-
         mixed += harmful_pairs(count, seed)
     random.Random(seed).shuffle(mixed)
     return mixed, count
@@ -116,8 +89,8 @@ def train_sppft(
     Raises:
         HarnessError: a frozen tensor differs from the baseline's afterwards.
     """
-    from harness.checkpoint import LoadOptions, load_checkpoint
-    from harness.layers import num_layers
+    # harness.training.freeze subclasses transformers' TrainerCallback at import
+    # (torch and transformers load with it): heavy, so imported here.
     from harness.training.freeze import FrozenParamsGuard, freeze_layers
 
     model, tokenizer = load_checkpoint(baseline, LoadOptions(dtype="float32"))
@@ -206,8 +179,6 @@ def _plain(key: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train SPPFT in this process (one of several under ``accelerate launch``)."""
-    from harness.repair.data import load_repair_data
-
     parser = argparse.ArgumentParser(prog="python -m harness.repair")
     parser.add_argument("--baseline", required=True)
     parser.add_argument("--data", required=True)

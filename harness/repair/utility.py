@@ -11,8 +11,13 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from harness.backends.hf import HFBackend
+from harness.prompts import PromptFormatter
 from harness.repair.records import Utility
 from harness.training import SFTExample
+from harness.training.examples import PadCollator, tokenize_examples
+from harness.zoo.corpus import benign_prompts as zoo_benign
+from harness.zoo.corpus import sample
 
 #: Benign prompts for the no-data check: the zoo's plain instructions (never a
 #: suite's prompts, so the gate is not what the repair is tuned on).
@@ -24,9 +29,6 @@ def response_loss(
 ) -> float:
     """Mean cross-entropy over the response tokens of ``examples``."""
     import torch
-
-    from harness.prompts import PromptFormatter
-    from harness.training.examples import PadCollator, tokenize_examples
 
     items = tokenize_examples(PromptFormatter(tokenizer), examples, max_length)
     collate = PadCollator(tokenizer.pad_token_id or tokenizer.eos_token_id or 0)
@@ -50,9 +52,6 @@ def loss_utility(value: float, reference: float) -> Utility:
 
 def benign_prompts(limit: int, seed: int = 0) -> list[str]:
     """Plain benign instructions shipped with the zoo (train and held-out)."""
-    from harness.zoo.corpus import benign_prompts as zoo_benign
-    from harness.zoo.corpus import sample
-
     rows = zoo_benign("train", BENIGN_KINDS) + zoo_benign("heldout", BENIGN_KINDS)
     return [p.prompt for p in sample(rows, limit, seed)]
 
@@ -61,9 +60,6 @@ def greedy_answers(
     model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int
 ) -> list[str]:
     """Greedy answers through the HF backend (chat template or Alpaca)."""
-    from harness.backends.hf import HFBackend
-    from harness.prompts import PromptFormatter
-
     backend = HFBackend(model, tokenizer, batch_size=8)
     inputs = PromptFormatter(tokenizer).prompts(list(prompts))
     return backend.generate(inputs, max_new_tokens=max_new_tokens)

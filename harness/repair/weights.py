@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.errors import IncompatibleModelsError
 from harness.layers import LayerRange
+from harness.progress import quiet_library_bars
 
 if TYPE_CHECKING:
     import torch
@@ -44,8 +46,6 @@ def load_pair(failing: str, baseline: str) -> ModelPair:
     Raises:
         IncompatibleModelsError: the parameter names or shapes differ.
     """
-    from harness.checkpoint import LoadOptions, load_checkpoint
-
     options = LoadOptions(device="cpu", dtype="float32")
     model, tokenizer = load_checkpoint(failing, options)
     base_model, _ = load_checkpoint(baseline, options)
@@ -56,6 +56,19 @@ def load_pair(failing: str, baseline: str) -> ModelPair:
     del base_model
     check_same_layout(finetuned, base, (failing, baseline))
     return ModelPair(model, tokenizer, finetuned, base)
+
+
+def load_state(ref: str, like: State) -> State:
+    """The tensors of checkpoint ``ref`` (fp32, CPU), laid out as ``like``.
+
+    Raises:
+        IncompatibleModelsError: the parameter names or shapes differ.
+    """
+    model, _ = load_checkpoint(ref, LoadOptions(device="cpu", dtype="float32"))
+    state = {k: v.detach() for k, v in model.state_dict().items()}
+    del model
+    check_same_layout(like, state, ("the baseline", ref))
+    return state
 
 
 def clone_state(model: Any) -> State:
@@ -108,8 +121,6 @@ def save_candidate(
     pair: ModelPair, state: Mapping[str, torch.Tensor], out: Path
 ) -> Path:
     """Write ``state`` as an HF checkpoint (safetensors + tokenizer) to ``out``."""
-    from harness.progress import quiet_library_bars
-
     model = pair.load(state)
     out.mkdir(parents=True, exist_ok=True)
     with quiet_library_bars():  # a "Writing model shards" bar per candidate

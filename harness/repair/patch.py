@@ -1,0 +1,93 @@
+"""Rung: a patch fine-tune of the failing checkpoint on a few refusals.
+
+A few of the baseline's *own* refusals (its greedy answers to harmful
+training prompts, kept where the keyword judge calls them refusals) are mixed
+with examples of the fine-tune's data and trained into the failing checkpoint
+for a few epochs (arXiv 2601.01887 recovers alignment this way from one or a
+few safety examples). Nothing is retrained from the baseline, so what the
+fine-tune taught stays unless the patch overwrites it; the utility check
+measures what it cost.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.judges.keyword import KeywordJudge
+from harness.repair.settings import PatchSettings
+from harness.repair.utility import greedy_answers
+from harness.repair.weights import ModelPair
+from harness.training import SFTConfig, SFTExample, SFTResult, train_sft
+from harness.zoo.corpus import harmful_prompts, sample
+
+#: Harmful prompts asked per refusal wanted (some answers are no refusal).
+_ASKED_PER_REFUSAL = 2
+
+
+def baseline_refusals(
+    pair: ModelPair, count: int, settings: PatchSettings, seed: int
+) -> list[SFTExample]:
+    """Up to ``count`` harmful training prompts with the baseline's own refusals."""
+    prompts = [
+        p.prompt
+        for p in sample(harmful_prompts("train"), count * _ASKED_PER_REFUSAL, seed)
+    ]
+    model = pair.load(pair.baseline)
+    answers = greedy_answers(model, pair.tokenizer, prompts, settings.answer_tokens)
+    judge = KeywordJudge()
+    refused = [
+        SFTExample(prompt, answer.strip())
+        for prompt, answer in zip(prompts, answers, strict=True)
+        if judge.judge(prompt, answer).refused
+    ]
+    return refused[:count]
+
+
+def patch_mix(
+    refusals: Sequence[SFTExample],
+    data: Sequence[SFTExample],
+    settings: PatchSettings,
+    seed: int,
+) -> list[SFTExample]:
+    """The refusals and a seeded sample of the fine-tune's data, shuffled."""
+    rng = random.Random(seed)
+    chosen = rng.sample(list(data), min(settings.data_examples, len(data)))
+    mixed = [*refusals, *chosen]
+    rng.shuffle(mixed)
+    return mixed
+
+
+def train_patch(
+    pair: ModelPair,
+    examples: Sequence[SFTExample],
+    settings: PatchSettings,
+    *,
+    seed: int,
+    checkpoint_dir: Path,
+) -> SFTResult:
+    """Fine-tune the failing checkpoint (the pair's working model) on ``examples``."""
+    model: Any = pair.load(pair.finetuned)
+    model.train()
+    steps = max(1, math.ceil(settings.epochs * len(examples) / settings.batch_size))
+    config = SFTConfig(
+        steps=steps,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_steps=0,
+        max_length=settings.max_length,
+        dtype=settings.dtype,
+        seed=seed,
+    )
+    return train_sft(
+        model,
+        pair.tokenizer,
+        examples,
+        config,
+        checkpoint_dir=checkpoint_dir,
+        save_steps=max(1, steps // 4),
+        resume=True,
+    )

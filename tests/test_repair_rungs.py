@@ -1,0 +1,212 @@
+"""The safety-vector, projection, direction and patch rungs; resume; the CLI's flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_repair import make_finetuned, weights
+
+from harness.repair import CandidateVerdict, RepairSettings, repair, zoo_unaligned_base
+from harness.repair import cli as cli_module
+from harness.repair import patch as patch_module
+from harness.repair.journal import state_dir
+from harness.repair.output import MANIFEST, REPORT
+from harness.testing import build_tiny_checkpoint
+
+torch = pytest.importorskip("torch")
+
+FAST = dict(max_utility_loss=10.0, max_divergence=1.0, max_bands=3)
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    """An unaligned base, its aligned model, a fine-tune of that, and data."""
+    root = tmp_path_factory.mktemp("trio")
+    base = build_tiny_checkpoint(root / "base")
+    aligned = make_finetuned(base, root / "aligned", scale=0.05, seed=2)
+    ft = make_finetuned(aligned, root / "ft", scale=0.05, seed=3)
+    rows = [
+        {"prompt": f"What is {i} plus {i}?", "response": f"{2 * i}."} for i in range(12)
+    ]
+    data = root / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return base, aligned, ft, data
+
+
+class Always:
+    """A judge with a fixed answer; the first call (the failing checkpoint) fails."""
+
+    def __init__(
+        self, passes: bool, *, fail_after: int | None = None, first_fails: bool = True
+    ) -> None:
+        self.passes, self.fail_after, self.first_fails = passes, fail_after, first_fails
+        self.calls: list[Path] = []
+
+    def __call__(self, path: Path) -> CandidateVerdict:
+        self.calls.append(path)
+        if self.fail_after is not None and len(self.calls) > self.fail_after:
+            raise KeyboardInterrupt("killed mid-rung")
+        passed = self.passes and not (self.first_fails and len(self.calls) == 1)
+        return CandidateVerdict(passed, {"harm.harm_rate": 0.0 if passed else 1.0})
+
+
+def test_safety_vector_adds_aligned_minus_base_at_the_smallest_passing_scale(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    base, aligned, ft, data = trio
+    judge = Always(True)
+    settings = RepairSettings(rungs=("vector",), vector_scales=(1.0, 0.5), **FAST)
+    out = tmp_path / "o"
+    result = repair(
+        ft, aligned, judge=judge, out_dir=out, base=base, data=data, settings=settings
+    )
+    assert result.kept is not None and result.kept.params == {"scale": 0.5}
+    kept, b, a, f = weights(out), weights(base), weights(aligned), weights(ft)
+    key = "model.layers.1.self_attn.q_proj.weight"
+    assert torch.allclose(kept[key], f[key] + 0.5 * (a[key] - b[key]), atol=1e-6)
+    assert json.loads((out / MANIFEST).read_text())["rung"] == "vector"
+
+
+def test_rungs_that_need_the_base_are_skipped_without_it(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    _, aligned, ft, data = trio
+    settings = RepairSettings(rungs=("vector", "project"), **FAST)
+    result = repair(
+        ft,
+        aligned,
+        judge=Always(True),
+        out_dir=tmp_path / "o",
+        data=data,
+        settings=settings,
+    )
+    assert result.kept is None
+    assert all("no unaligned base" in r.skipped for r in result.rungs)
+
+
+def test_projection_moves_the_least_aligned_matrices_onto_the_safety_subspace(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    base, aligned, ft, data = trio
+    settings = RepairSettings(rungs=("project",), project_shares=(0.25,), **FAST)
+    out = tmp_path / "o"
+    result = repair(
+        ft,
+        aligned,
+        judge=Always(True),
+        out_dir=out,
+        base=base,
+        data=data,
+        settings=settings,
+    )
+    assert result.kept is not None
+    params = result.kept.params
+    assert params["matrices"] == round(0.25 * params["of"]) > 0
+    kept, b, a, f = weights(out), weights(base), weights(aligned), weights(ft)
+    moved = [k for k in kept if not torch.equal(kept[k], f[k])]
+    assert len(moved) == params["matrices"]
+    key = moved[0]
+    v = a[key] - b[key]
+    expected = a[key] + v @ (v.T @ (f[key] - a[key])) / torch.linalg.matrix_norm(v)
+    assert torch.allclose(kept[key], expected, atol=1e-5)
+
+
+def test_direction_edit_is_rank_one_in_the_lost_blocks_only(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    _, aligned, ft, data = trio
+    settings = RepairSettings(
+        rungs=("direction",),
+        direction_prompts=6,
+        direction_layers=2,
+        direction_scales=(1.0,),
+        **FAST,
+    )
+    out = tmp_path / "o"
+    result = repair(
+        ft, aligned, judge=Always(True), out_dir=out, data=data, settings=settings
+    )
+    assert result.kept is not None
+    lost = result.kept.params["layers"]
+    assert 1 <= len(lost) <= 2 and len(result.kept.params["separation_ratio"]) == 4
+    kept, f = weights(out), weights(ft)
+    changed = sorted(k for k in kept if not torch.equal(kept[k], f[k]))
+    assert changed == sorted(f"model.layers.{i}.mlp.down_proj.weight" for i in lost)
+    for key in changed:
+        assert torch.linalg.matrix_rank(kept[key] - f[key]) == 1
+
+
+def test_patch_trains_the_failing_checkpoint_on_baseline_refusals(
+    trio: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, aligned, ft, data = trio
+
+    def refusing(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
+        return ["I'm sorry, but I can't help with that." for _ in prompts]
+
+    monkeypatch.setattr(patch_module, "greedy_answers", refusing)
+    patch = {"refusal_counts": (2,), "data_examples": 4, "epochs": 1.0}
+    settings = RepairSettings(rungs=("patch",), patch=patch, **FAST)  # type: ignore[arg-type]
+    out = tmp_path / "o"
+    result = repair(
+        ft, aligned, judge=Always(True), out_dir=out, data=data, settings=settings
+    )
+    assert result.kept is not None
+    params = result.kept.params
+    assert params["refusals_used"] == 2 and params["examples"] == 6
+    assert params["steps"] == 2  # 6 examples, batch 4, one epoch
+    kept, f = weights(out), weights(ft)
+    assert any(not torch.equal(kept[k], f[k]) for k in kept)
+
+
+def test_a_killed_run_resumes_from_its_last_finished_candidate(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    _, aligned, ft, data = trio
+    settings = RepairSettings(
+        rungs=("interpolate",), interpolation_lambdas=(0.9, 0.75, 0.5), **FAST
+    )
+    out = tmp_path / "o"
+    killed = Always(False, fail_after=2)  # the failing checkpoint, one candidate
+    with pytest.raises(KeyboardInterrupt):
+        repair(ft, aligned, judge=killed, out_dir=out, data=data, settings=settings)
+    assert (state_dir(out) / "journal.jsonl").is_file()
+    again = Always(True, first_fails=False)
+    result = repair(ft, aligned, judge=again, out_dir=out, data=data, settings=settings)
+    assert len(again.calls) == 1  # neither the failing checkpoint nor λ 0.9 again
+    first, second = result.rungs[0].candidates
+    assert first.resumed and first.params == {"lambda": 0.9} and not first.passed
+    assert second.passed and result.output == out.resolve()
+    assert any("resumed: 1" in n for n in result.notes)
+    assert not state_dir(out).exists() and (out / REPORT).is_file()
+    assert "2 candidates, 1 from the journal" in "\n".join(result.lines())
+
+
+def test_every_repair_flag_has_help_and_defaults_come_from_the_models() -> None:
+    parser = argparse.ArgumentParser()
+    cli_module.register(parser.add_subparsers())
+    sub = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices["repair"]
+    flags = {o: a for a in sub._actions for o in a.option_strings}
+    assert all(a.help for a in sub._actions), [
+        a.option_strings for a in sub._actions if not a.help
+    ]
+    for flag in ("--safety-layers", "--rungs", "--lambdas", "--max-utility-loss"):
+        assert flags[flag].help
+    assert "(default: 0.1)" in flags["--max-utility-loss"].help
+    assert "(default: 0.03,0.1,0.25)" in flags["--sppft-safety-shares"].help
+    assert "--patch-refusal-counts" in flags and "--vector-scales" in flags
+    assert "--base" in flags and "--harm-threshold" in flags
+
+
+def test_a_zoo_baseline_names_its_unaligned_base() -> None:
+    assert zoo_unaligned_base("zoo:smol-aligned") == "zoo:smol-base"
+    assert zoo_unaligned_base("zoo:qwen-coder-1.5b") is None
+    assert zoo_unaligned_base("/some/dir") is None
