@@ -7,58 +7,79 @@ Prints the CPU model and flags, then two Markdown tables:
    attention and MLP frozen, paper §4.1): the frozen share shows in the
    optimizer state; on CUDA also the peak allocated memory;
 2. seconds to build one candidate of each post-hoc rung (band revert at one λ,
-   whole-model interpolation, sparse restore with its gradient pass), without
-   the gate runs that judge it (those come on top, see the manifest's judge_s).
+   whole-model interpolation, safety vector and subspace projection (with the
+   unaligned base), the refusal-direction edit, sparse restore with its
+   gradient pass), without the gate runs that judge it (those come on top,
+   see the manifest's judge_s).
 
 Usage::
 
     python benchmarks/bench_repair.py                          # a tiny random model
     python benchmarks/bench_repair.py --model zoo:smol-ft-implicit \\
-        --baseline zoo:smol-aligned --band 15,29 --steps 3
+        --baseline zoo:smol-aligned --base zoo:smol-base --band 15,29 --steps 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
+from transformers import AutoConfig, AutoModelForCausalLM
 
+from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.layers import LayerRange
 from harness.precision import read_cpu_info
+from harness.repair import direction, sparse
+from harness.repair.vectors import (
+    add_safety_vector,
+    apply_projections,
+    rank_projections,
+)
+from harness.repair.weights import (
+    ModelPair,
+    block_keys,
+    load_pair,
+    load_state,
+    mix,
+    save_candidate,
+)
+from harness.testing import build_tiny_checkpoint
+from harness.testing.tiny import TinySpec
+from harness.training.freeze import freeze_layers, trainable_share
+from harness.zoo import resolve_ref
 
 MIB = 1 << 20
 
 
-def tiny_pair(root: Path) -> tuple[str, str]:
-    """A tiny random baseline and a noisy copy of it as the 'fine-tune'."""
-    from transformers import AutoModelForCausalLM
-
-    from harness.testing import build_tiny_checkpoint
-    from harness.testing.tiny import TinySpec
-
+def tiny_trio(root: Path) -> tuple[str, str, str]:
+    """A tiny random 'base', a noisy copy as 'aligned', and one of that as 'ft'."""
     base = build_tiny_checkpoint(root / "base", TinySpec(layers=8, hidden=64))
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    aligned = _noisy(base, root / "aligned")
+    return str(_noisy(aligned, root / "ft")), str(aligned), str(base)
+
+
+def _noisy(source: Path, out: Path) -> Path:
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
     with torch.no_grad():
         for param in model.parameters():
             param.add_(0.05 * torch.randn_like(param))
-    model.save_pretrained(root / "ft")
-    for file in base.glob("tokenizer*"):
-        (root / "ft" / file.name).write_bytes(file.read_bytes())
-    return str(root / "ft"), str(base)
+    model.save_pretrained(out)
+    for file in source.glob("tokenizer*"):
+        (out / file.name).write_bytes(file.read_bytes())
+    return out
 
 
 def train_steps(baseline: str, band: LayerRange | None, args: Any) -> dict[str, float]:
     """Time AdamW steps; count gradient and optimizer-state bytes."""
-    from harness.checkpoint import LoadOptions, load_checkpoint
-    from harness.training.freeze import freeze_layers, trainable_share
-
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, _ = load_checkpoint(baseline, LoadOptions(device=device, dtype="float32"))
     model.train()
@@ -97,30 +118,31 @@ def train_steps(baseline: str, band: LayerRange | None, args: Any) -> dict[str, 
 
 
 def rung_costs(
-    failing: str, baseline: str, band: LayerRange
+    failing: str, baseline: str, base: str | None, band: LayerRange
 ) -> list[tuple[str, float]]:
     """Seconds to build one candidate of each post-hoc rung (no judging)."""
-    from harness.repair import sparse
-    from harness.repair.weights import block_keys, load_pair, mix, save_candidate
-
     started = time.perf_counter()
     pair = load_pair(failing, baseline)
     rows = [("load both checkpoints", time.perf_counter() - started)]
+    layers = pair.model.config.num_hidden_layers
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
-        started = time.perf_counter()
-        save_candidate(
-            pair, mix(pair, 0.25, block_keys(pair.finetuned, band)), out / "a"
-        )
-        rows.append(
-            (f"a. band revert {list(band)}, λ=0.25", time.perf_counter() - started)
-        )
-        started = time.perf_counter()
-        save_candidate(pair, mix(pair, 0.5), out / "b")
-        rows.append(("b. interpolation, λ=0.5", time.perf_counter() - started))
+        timed = _timer(rows)
+        with timed(f"band revert {list(band)}, λ=0.25"):
+            keys = block_keys(pair.finetuned, band)
+            save_candidate(pair, mix(pair, 0.25, keys), out / "a")
+        with timed("interpolation, λ=0.5"):
+            save_candidate(pair, mix(pair, 0.5), out / "b")
+        if base is not None:
+            rows.extend(_vector_costs(pair, base, layers, out))
+        harmful, harmless = direction.prompt_sets(64, 0)
+        prompts = harmful + harmless
+        with timed("refusal direction, scale 1 (64 + 64 prompts)"):
+            found = direction.find_directions(pair, prompts, len(harmful), 4)
+            state = direction.restore(pair, found, prompts, scale=1.0, ridge=1.0)
+            save_candidate(pair, state, out / "d")
         started = time.perf_counter()
         harm = sparse.harmful_pairs(32)
-        layers = pair.model.config.num_hidden_layers
         importance = sparse.scores(pair, harm, layers)
         scored = time.perf_counter() - started
         save_candidate(
@@ -130,12 +152,43 @@ def rung_costs(
         )
         rows.append(
             (
-                "c. sparse restore 1% (32 harmful pairs, no rollback)",
+                "sparse restore 1% (32 harmful pairs, no rollback)",
                 time.perf_counter() - started,
             )
         )
         rows.append(("   of which the gradient pass", scored))
     return rows
+
+
+def _vector_costs(
+    pair: ModelPair, base: str, layers: int, out: Path
+) -> list[tuple[str, float]]:
+    rows: list[tuple[str, float]] = []
+    timed = _timer(rows)
+    with timed("load the unaligned base"):
+        base_state = load_state(base, pair.baseline)
+    with timed("safety vector, scale 1"):
+        state = add_safety_vector(pair.finetuned, pair.baseline, base_state, 1.0)
+        save_candidate(pair, state, out / "v")
+    with timed("subspace projection, a quarter of the matrices"):
+        ranked = rank_projections(pair.finetuned, pair.baseline, base_state, layers)
+        state, _ = apply_projections(
+            pair.finetuned, pair.baseline, base_state, ranked, 0.25
+        )
+        save_candidate(pair, state, out / "p")
+    return rows
+
+
+def _timer(rows: list[tuple[str, float]]) -> Any:
+    """A context manager factory appending ``(name, seconds)`` to ``rows``."""
+
+    @contextlib.contextmanager
+    def timed(name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        rows.append((name, time.perf_counter() - started))
+
+    return timed
 
 
 def _mib(value: float) -> str:
@@ -150,6 +203,9 @@ def main() -> None:
     )
     parser.add_argument("--baseline", help="its baseline (dir or zoo:NAME)")
     parser.add_argument(
+        "--base", help="the baseline's unaligned base, for the safety-vector rungs"
+    )
+    parser.add_argument(
         "--band", default=None, help="A,B (default: the middle quarter)"
     )
     parser.add_argument("--steps", type=int, default=3)
@@ -159,18 +215,15 @@ def main() -> None:
     print(read_cpu_info().describe())
     with tempfile.TemporaryDirectory() as scratch:
         if args.model:
-            from harness.zoo import resolve_ref
-
             failing, baseline = (
                 resolve_ref(args.model),
                 resolve_ref(args.baseline or ""),
             )
+            base = resolve_ref(args.base) if args.base else None
             label = f"{args.model} against {args.baseline}"
         else:
-            failing, baseline = tiny_pair(Path(scratch))
+            failing, baseline, base = tiny_trio(Path(scratch))
             label = "a tiny random Llama (8 layers, hidden 64): plumbing only"
-        from transformers import AutoConfig
-
         layers = AutoConfig.from_pretrained(baseline).num_hidden_layers
         band = (
             LayerRange(*(int(x) for x in args.band.split(",")))
@@ -198,7 +251,7 @@ def main() -> None:
             )
         print("\n| post-hoc rung (one candidate, no gate run) | seconds |")
         print("|---|---|")
-        for name, seconds in rung_costs(failing, baseline, band):
+        for name, seconds in rung_costs(failing, baseline, base, band):
             print(f"| {name} | {seconds:.2f} |")
 
 
