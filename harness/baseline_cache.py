@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.errors import BaselineCacheError
 from harness.io import write_json_atomic
-from harness.reports import safe_name
+from harness.text import safe_name
 
 SCHEMA_VERSION = 1
 BASELINE_DIR_ENV = "SAFETY_HARNESS_BASELINE_DIR"

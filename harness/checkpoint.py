@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import CheckpointError
+from harness.errors import CheckpointError, MissingDependencyError
 from harness.precision import choose_dtype, torch_dtype
 from harness.progress import quiet_library_bars
 
@@ -210,8 +210,6 @@ def _merge_adapter(model: Any, info: CheckpointInfo) -> Any:
     try:
         from peft import PeftModel
     except ImportError as e:
-        from harness.errors import MissingDependencyError
-
         # peft is a core dependency: a broken install, not a missing extra.
         raise MissingDependencyError("peft") from e
     try:

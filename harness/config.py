@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checkpoint import LoadOptions
 from harness.errors import ConfigError
+from harness.judges import needs_model
 from harness.precision import DtypeChoice
 
 BackendName = Literal["auto", "hf", "vllm"]
@@ -116,6 +117,13 @@ class RunSettings(BaseModel):
         "every_rung, sppft hyperparameters... (harness.repair.config; unset: "
         "the defaults, paper Table 6 for SPPFT)",
     )
+    repair_base: str | None = Field(
+        default=None,
+        description="the unaligned model the --baseline was aligned from (a "
+        "directory or zoo:NAME), for --repair's safety-vector rung: baseline "
+        "minus base is added back to the failing checkpoint (unset: that rung "
+        "is skipped, except for zoo baselines, whose base is known)",
+    )
     over_rejection: Path | None = Field(
         default=None,
         description="the over-rejection queries of the safety-layer localization "
@@ -152,7 +160,6 @@ class RunSettings(BaseModel):
 
     def judge_options(self, name: str) -> dict[str, Any]:
         """Options of judge ``name``: the model path for a model judge."""
-        from harness.judges import needs_model
 
         if not needs_model(name):
             return {}

@@ -16,31 +16,28 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.checkpoint import ZOO_PREFIX
+from harness import baseline_cache
+from harness.checkpoint import ZOO_PREFIX, fingerprint_checkpoint
+from harness.localization import profile
+from harness.zoo.build import cached_path
+from harness.zoo.cache import is_built, zoo_root
+from harness.zoo.recipes import active_profile
 
 
 def _zoo_profile() -> str:
-    from harness.zoo.recipes import active_profile
-
     return active_profile()
 
 
 def _zoo_dir() -> str:
-    from harness.zoo.cache import zoo_root
-
     return str(zoo_root())
 
 
 def _profile_dir() -> str:
-    from harness.localization.profile import default_cache_dir
-
-    return str(default_cache_dir())
+    return str(profile.default_cache_dir())
 
 
 def _baseline_dir() -> str:
-    from harness.baseline_cache import default_cache_dir
-
-    return str(default_cache_dir())
+    return str(baseline_cache.default_cache_dir())
 
 
 #: Each environment variable the library reads, with what it resolves to.
@@ -76,8 +73,6 @@ def checkpoint_dir_of(ref: str) -> tuple[str, bool]:
     """
     if not ref.startswith(ZOO_PREFIX):
         return str(Path(ref).expanduser().resolve()), True
-    from harness.zoo.build import cached_path
-    from harness.zoo.cache import is_built
 
     path = cached_path(ref.removeprefix(ZOO_PREFIX))
     return str(path), is_built(path)
@@ -103,6 +98,5 @@ def checkpoint_identity(ref: str) -> dict[str, Any]:
 @functools.cache
 def checkpoint_fingerprint(path: str) -> str:
     """:func:`harness.checkpoint.fingerprint_checkpoint`, once per path and process."""
-    from harness.checkpoint import fingerprint_checkpoint
 
     return fingerprint_checkpoint(path)

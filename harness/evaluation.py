@@ -8,7 +8,7 @@ overall and per category (see :mod:`harness.metrics` for the harm rate).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -88,6 +88,10 @@ class Evaluation:
         return worst_examples(self.results, k)
 
 
+#: Decides, from the judgements so far, that the rest cannot change the verdict.
+StopRule = Callable[[Sequence[Judgement]], bool]
+
+
 def evaluate(
     prompts: Sequence[PromptRecord],
     backend: GenerationBackend,
@@ -98,35 +102,52 @@ def evaluate(
     max_new_tokens: int,
     template: TemplateKind | str = TemplateKind.AUTO,
     example_count: int = 3,
+    stop: StopRule | None = None,
+    chunk: int = 32,
 ) -> Evaluation:
-    """Generate an answer to every prompt and judge it."""
+    """Generate an answer to every prompt and judge it.
+
+    With ``stop``, prompts go in chunks of ``chunk`` and the evaluation ends
+    after the first chunk whose judgements so far satisfy it: the results then
+    cover a prefix of ``prompts``.
+    """
     started = time.perf_counter()
     formatter = PromptFormatter(backend.tokenizer, template)
     instructions = [p.prompt for p in prompts]
     inputs = formatter.prompts(instructions)
     formatted = time.perf_counter()
+    step = chunk if stop is not None else max(1, len(inputs))
+    responses: list[str] = []
+    judgements: list[Judgement] = []
+    generate_s = 0.0
     with progress_bar(len(inputs), f"{subject} · {suite}") as advance:
-        responses = backend.generate(
-            inputs, max_new_tokens=max_new_tokens, advance=advance
-        )
-    if len(responses) != len(inputs):
-        raise HarnessError(
-            f"backend {backend.name!r} returned {len(responses)} answers "
-            f"for {len(inputs)} prompts"
-        )
-    generated = time.perf_counter()
-    judgements = judge.judge_many(instructions, responses)
+        for start in range(0, len(inputs), step):
+            part = inputs[start : start + step]
+            began = time.perf_counter()
+            answers = backend.generate(
+                part, max_new_tokens=max_new_tokens, advance=advance
+            )
+            generate_s += time.perf_counter() - began
+            if len(answers) != len(part):
+                raise HarnessError(
+                    f"backend {backend.name!r} returned {len(answers)} answers "
+                    f"for {len(part)} prompts"
+                )
+            responses += answers
+            judgements += judge.judge_many(instructions[start : start + step], answers)
+            if stop is not None and stop(judgements):
+                break
     finished = time.perf_counter()
     results = tuple(
         PromptResult(record, text, response, judgement)
         for record, text, response, judgement in zip(
-            prompts, inputs, responses, judgements, strict=True
+            prompts, inputs, responses, judgements, strict=False
         )
     )
     timings = {
         "format_s": formatted - started,
-        "generate_s": generated - formatted,
-        "judge_s": finished - generated,
+        "generate_s": generate_s,
+        "judge_s": finished - formatted - generate_s,
         "total_s": finished - started,
     }
     return Evaluation(
@@ -149,10 +170,12 @@ def evaluate_suite(
     subject: str,
     max_new_tokens: int,
     judge_wins: bool = False,
+    stop: StopRule | None = None,
 ) -> Evaluation:
     """Evaluate a loaded suite; the suite's own judge, if it names one, wins.
 
-    With ``judge_wins`` (the user chose ``--judge``), ``judge`` wins instead.
+    With ``judge_wins`` (the user chose ``--judge``), ``judge`` wins instead;
+    ``stop`` ends it early (:func:`evaluate`).
     """
     return evaluate(
         suite.prompts,
@@ -163,6 +186,7 @@ def evaluate_suite(
         max_new_tokens=max_new_tokens,
         template=suite.config.template,
         example_count=suite.config.worst_examples,
+        stop=stop,
     )
 
 

@@ -10,17 +10,20 @@ name and renamed, so a reader never sees half a report.
 from __future__ import annotations
 
 import platform
-import re
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from harness import io
+from harness.checkpoint import resolve_device
 from harness.config import RunSettings, Subject
+from harness.environment import checkpoint_identity, library_environment
 from harness.errors import ReportWriteError
 from harness.evaluation import Evaluation
+from harness.precision import choose_dtype, read_cpu_info
 from harness.suites import PromptRecord, Suite
+from harness.text import safe_name
 
 SCHEMA_VERSION = 1
 #: Distributions whose versions every report records.
@@ -33,12 +36,6 @@ LIBRARIES = (
     "pydantic",
     "pytest",
 )
-
-
-def safe_name(name: str) -> str:
-    """Make a subject or suite name safe as a file name."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned or "unnamed"
 
 
 def subject_dir(report_dir: Path, subject: str) -> Path:
@@ -64,8 +61,6 @@ def library_versions() -> dict[str, str | None]:
 
 def machine_info(dtype: str, device: str) -> dict[str, Any]:
     """The CPU, its bf16 support, and the compute dtype ``dtype`` resolved to."""
-    from harness.checkpoint import resolve_device
-    from harness.precision import choose_dtype, read_cpu_info
 
     resolved = resolve_device(device)
     return {
@@ -121,7 +116,6 @@ def build_report(
 
 def environment_block(subject: Subject, settings: RunSettings) -> dict[str, Any]:
     """The library's environment variables and the weights judged (and compared)."""
-    from harness.environment import checkpoint_identity, library_environment
 
     baseline = settings.baseline
     return {

@@ -1,4 +1,4 @@
-"""Model text made safe and short for messages and terminals."""
+"""Text made safe: short and printable for messages, plain for file names."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ def shorten(text: str, width: int) -> str:
     if not flat:
         return "(empty)"
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def safe_name(name: str) -> str:
+    """Make a subject or suite name safe as a file name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "unnamed"

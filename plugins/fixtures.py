@@ -1,26 +1,26 @@
-"""Session fixtures: settings, the subject under test, its backend, the judge.
+"""Session fixtures: settings, the subject under test, its backend, the engine.
 
 ``subject`` is parametrized over the ``--model`` values (ids: subject names),
 session-scoped, so pytest groups the tests of one checkpoint together and tears
 the previous subject's ``backend`` down (the model freed) before the next one
-loads. Without ``--model``, every test that needs a subject is skipped.
+loads. Without ``--model``, collecting a suite is a usage error
+(:func:`plugins.plugin.pytest_collection_finish`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.backends import GenerationBackend
+from harness.config import RunSettings, Subject
+from harness.errors import HarnessError
+from harness.gate import GateEngine
+from harness.judges import Judge, create_judge
 from plugins import options, state
-from plugins.runner import SuiteRunner, terminal_progress
-
-if TYPE_CHECKING:
-    from harness.backends import GenerationBackend
-    from harness.config import RunSettings, Subject
-    from harness.judges import Judge
+from plugins.engine import gate_settings
+from plugins.runner import SuiteRunner, fail
 
 _MODEL = options.option_for(options.MODEL)
 NO_SUBJECT_REASON = (
@@ -61,116 +61,71 @@ def subject(request: pytest.FixtureRequest) -> Subject:
 @pytest.fixture(scope="session")
 def baseline_subject(run_settings: RunSettings) -> Subject | None:
     """The ``--baseline`` checkpoint, or ``None``."""
-    from harness.config import Subject
-
     ref = run_settings.baseline
     return None if ref is None else Subject.from_ref(ref)
 
 
 @pytest.fixture(scope="session")
-def backend(
-    subject: Subject, run_settings: RunSettings, pytestconfig: pytest.Config
-) -> Iterator[GenerationBackend]:
+def gate_engine(pytestconfig: pytest.Config, judge: Judge) -> GateEngine:
+    """The session's gate engine (:class:`harness.gate.GateEngine`)."""
+    default = pytestconfig.stash.get(state.DEFAULT_JUDGE_KEY, None)
+    engine = GateEngine(
+        gate_settings(pytestconfig, None if judge is default else judge)
+    )
+    pytestconfig.stash[state.ENGINE_KEY] = engine
+    return engine
+
+
+@pytest.fixture(scope="session")
+def backend(subject: Subject, gate_engine: GateEngine) -> Iterator[GenerationBackend]:
     """The loaded model of the current subject; closed when the subject changes."""
-    started = time.perf_counter()
-    with terminal_progress(pytestconfig):
-        created = create_backend(pytestconfig, subject, run_settings)
-    pytestconfig.stash[state.LOAD_SECONDS_KEY][subject.ref] = (
-        time.perf_counter() - started
-    )
     try:
-        yield created
-    finally:
-        created.close()
-
-
-def create_backend(
-    config: pytest.Config, subject: Subject, settings: RunSettings
-) -> GenerationBackend:
-    """Ask the hook first, then build the backend ``--backend`` chose."""
-    from harness.errors import HarnessError
-
-    made: GenerationBackend | None = config.hook.pytest_safety_create_backend(
-        subject=subject, settings=settings
-    )
-    if made is not None:
-        return made
-    try:
-        return _builtin_backend(config, subject, settings)
+        created = gate_engine.open_backend(subject)
     except HarnessError as e:
         error = e
-    # Failing outside the except block keeps the chained cause out of the report.
-    pytest.fail(f"{subject.name}: {error}", pytrace=False)
-
-
-def _builtin_backend(
-    config: pytest.Config, subject: Subject, settings: RunSettings
-) -> GenerationBackend:
-    from harness.backends import BackendSpec, create_backend
-    from harness.checkpoint import resolve_device
-
-    choice = config.stash[state.BACKEND_CHOICE_KEY]
-    name = choice.name if choice is not None else "hf"
-    spec = BackendSpec(
-        options=settings.load_options(resolve_device(settings.device)),
-        batch_size=settings.batch_size,
-        seed=settings.seed,
-        tensor_parallel_size=settings.tensor_parallel_size,
-    )
-    return create_backend(name, checkpoint_dir(subject.ref), spec)
-
-
-def checkpoint_dir(ref: str) -> str:
-    """The directory of a checkpoint reference; a ``zoo:`` model is built first.
-
-    References are resolved here, at the plugin's edge, so that the library's
-    checkpoint layer only ever sees paths.
-    """
-    from harness.zoo import resolve_ref
-
-    return resolve_ref(ref)
+    else:
+        try:
+            yield created
+        finally:
+            created.close()
+        return
+    fail(f"{subject.name}: {error}")  # outside except: no chained cause
 
 
 @pytest.fixture(scope="session")
 def judge(run_settings: RunSettings, pytestconfig: pytest.Config) -> Judge:
-    """The run's refusal judge: ``--judge``, else the suite's, else keyword.
+    """The run's refusal judge: ``--judge``, else keyword.
 
-    ``--judge`` wins over a suite's judge. So does a ``judge`` fixture defined
-    in a ``conftest.py``: the suite's own judge is used only while this
-    default fixture is the one in force (and no ``--judge`` was given).
+    A ``judge`` fixture defined in a ``conftest.py`` replaces this one and
+    then wins over the suites' own judges; this default leaves a suite's own
+    judge in force unless ``--judge`` was given.
     """
-    made = build_judge(run_settings, run_settings.judge or "keyword")
-    pytestconfig.stash[state.DEFAULT_JUDGE_KEY] = made
-    return made
-
-
-def build_judge(settings: RunSettings, name: str) -> Judge:
-    """Create judge ``name`` with the run's options; errors fail the test."""
-    from harness.errors import HarnessError
-    from harness.judges import create_judge
-
+    name = run_settings.judge or "keyword"
     try:
-        return create_judge(name, settings.judge_options(name))
+        made = create_judge(name, run_settings.judge_options(name))
     except (HarnessError, ValueError) as e:  # ValueError: bad judge options
         error = e
-    pytest.fail(f"judge {name!r}: {error}", pytrace=False)
+    else:
+        pytestconfig.stash[state.DEFAULT_JUDGE_KEY] = made
+        return made
+    fail(f"judge {name!r}: {error}")
 
 
 @pytest.fixture
 def suite_runner(
     request: pytest.FixtureRequest,
+    gate_engine: GateEngine,
     subject: Subject,
     baseline_subject: Subject | None,
-    run_settings: RunSettings,
 ) -> SuiteRunner:
     """Run a suite YAML on the current subject; see :class:`SuiteRunner`.
 
-    The ``backend`` and ``judge`` fixtures are fetched when a suite needs them,
-    after the baseline's answers (so the baseline runs before the subject loads).
+    The ``backend`` fixture is fetched when a suite needs it, after the
+    baseline's answers (so the baseline runs before the subject loads).
     """
     return SuiteRunner(
         request=request,
+        engine=gate_engine,
         subject=subject,
         baseline=baseline_subject,
-        settings=run_settings,
     )

@@ -13,13 +13,10 @@ scripted fake model instead of loading weights::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
-if TYPE_CHECKING:
-    from harness.backends import GenerationBackend
-    from harness.config import RunSettings, Subject
+from harness.backends import GenerationBackend
+from harness.config import RunSettings, Subject
 
 
 @pytest.hookspec(firstresult=True)

@@ -22,12 +22,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pytest
 
-if TYPE_CHECKING:
-    from harness.config import RunSettings
+from harness.config import (
+    DEVICE_PATTERN,
+    RunSettings,
+    default_text,
+    field_bound,
+    field_choices,
+    field_description,
+)
+from harness.judges import judge_names
 
 GROUP = "safety"
 
@@ -47,6 +54,7 @@ REPAIR = "--repair"
 REPAIR_DATA = "--repair-data"
 REPAIR_HELDOUT = "--repair-heldout"
 REPAIR_CONFIG = "--repair-config"
+REPAIR_BASE = "--repair-base"
 OVER_REJECTION = "--over-rejection"
 ALLOW_PICKLE = "--allow-pickle"
 TRUST_REMOTE_CODE = "--trust-remote-code"
@@ -132,8 +140,6 @@ def fraction(text: str) -> float:
 
 def device_name(text: str) -> str:
     """``auto``, ``cpu``, ``mps``, ``cuda`` or ``cuda:N``."""
-    from harness.config import DEVICE_PATTERN
-
     value = text.strip().lower()
     if not re.match(DEVICE_PATTERN, value):
         raise argparse.ArgumentTypeError(
@@ -159,8 +165,6 @@ def data_file(text: str) -> Path:
 
 def judge_name(text: str) -> str:
     """A registered judge (``keyword``, ``classifier``, ``keyword+classifier``...)."""
-    from harness.judges import judge_names
-
     value = text.strip().lower()
     if value not in judge_names():
         raise argparse.ArgumentTypeError(
@@ -216,22 +220,16 @@ class Option:
     @property
     def choices(self) -> tuple[str, ...] | None:
         """The allowed values, from the field's ``Literal`` (None: any)."""
-        from harness.config import field_choices
-
         return field_choices(self.field)
 
     @property
     def default(self) -> str | None:
         """The field's default as docs show it (None: unset by default)."""
-        from harness.config import default_text
-
         return default_text(self.field)
 
     @property
     def meaning(self) -> str:
         """The field's description."""
-        from harness.config import field_description
-
         return field_description(self.field)
 
     @property
@@ -249,7 +247,6 @@ class Option:
             return boolean
         if self.choices is not None:
             return choice(*self.choices)
-        from harness.config import field_bound
 
         return whole_number(int(field_bound(self.field, "ge") or 0))
 
@@ -272,6 +269,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(REPAIR_DATA, "repair_data", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_HELDOUT, "repair_heldout", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_CONFIG, "repair_config", data_file, metavar="YAML", is_path=True),
+    Option(REPAIR_BASE, "repair_base", checkpoint_ref, metavar="PATH", is_path=True),
     Option(OVER_REJECTION, "over_rejection", data_file, metavar="FILE", is_path=True),
     Option(ALLOW_PICKLE, "allow_pickle", kind="flag"),
     Option(TRUST_REMOTE_CODE, "trust_remote_code", kind="flag"),
@@ -359,8 +357,6 @@ def resolve_settings(
     config: pytest.Config, environ: Mapping[str, str] | None = None
 ) -> ResolvedSettings:
     """Resolve every option once: command line > environment > ini > default."""
-    from harness.config import RunSettings
-
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {}

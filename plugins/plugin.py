@@ -9,28 +9,30 @@ options read their defaults, choices and help from ``harness.config.RunSettings`
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import sys
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from plugins import options, repair, state
+from harness.backends import BackendChoice
+from harness.backends import choose_backend as choose
+from harness.checkpoint import ZOO_PREFIX, inspect_checkpoint
+from harness.config import RunSettings, Subject
+from harness.drift.weights import check_compatible, model_shape
+from harness.environment import checkpoint_dir_of, library_environment
+from harness.errors import HarnessError, IncompatibleModelsError
+from harness.io import read_yaml_mapping
+from harness.localization.regression import load_policy
+from harness.progress import progress_enabled
+from harness.suites import load_suite
+from plugins import hookspecs, options, repair, state
 
-if TYPE_CHECKING:
-    from harness.backends import BackendChoice
-    from harness.config import RunSettings, Subject
-
-#: Modules holding fixtures and hooks; each is registered when it exists, so a
-#: feature adds its module here and nothing else changes.
+#: Modules holding fixtures and hooks.
 FIXTURE_MODULES = ("plugins.fixtures", "plugins.reporting", "plugins.safety_layers")
 
-
-def _exists(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-pytest_plugins = [name for name in FIXTURE_MODULES if _exists(name)]
+pytest_plugins = list(FIXTURE_MODULES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,8 +40,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from plugins import hookspecs
-
     pluginmanager.add_hookspecs(hookspecs)
 
 
@@ -50,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     resolved = options.resolve_settings(config)
     settings = resolved.settings
     repair.check_usage(settings)
+    check_judges(settings)
     vet_checkpoints(settings)
     subjects = make_subjects(settings.models)
     config.stash[state.RESOLVED_KEY] = resolved
@@ -61,13 +62,60 @@ def pytest_configure(config: pytest.Config) -> None:
         describe_environment(subjects) if subjects else None
     )
     config.stash[state.PROGRESS_KEY] = progress_shows(config)
-    config.stash[state.LOAD_SECONDS_KEY] = {}
     config.stash[state.OUTCOMES_KEY] = {}
-    if subjects and not hasattr(config, "workerinput"):  # xdist workers: no summary
-        from plugins.reporting import SafetyReporter
-
-        config.pluginmanager.register(SafetyReporter(), SafetyReporter.name)
     repair.register(config, subjects)
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Usage errors (exit 4), before anything runs: a suite YAML that does not
+    validate, or suites collected with no checkpoint to test."""
+    suite_files = {
+        Path(found)
+        for item in items
+        if (found := getattr(getattr(item, "module", None), "SUITE_FILE", None))
+    }
+    for path in sorted(suite_files):
+        check_suite_file(path)
+    waiting = [i for i in items if "subject" in getattr(i, "fixturenames", ())]
+    if waiting and not config.stash.get(state.SUBJECTS_KEY, ()):
+        model = options.option_for(options.MODEL)
+        raise pytest.UsageError(
+            f"safety: {len(waiting)} suite test(s) collected but no checkpoint "
+            f"under test; pass {model.flag} PATH (or set {model.env}), e.g. "
+            f"pytest {model.flag} zoo:smol-aligned suites/"
+        )
+
+
+def check_suite_file(path: Path) -> None:
+    """Validate a suite YAML (prompt suite or safety-layer suite).
+
+    Raises:
+        pytest.UsageError: naming the file, the field and what is allowed.
+    """
+    try:
+        if "prompts" in read_yaml_mapping(path):
+            load_suite(path).build_judge()
+        else:
+            load_policy(path)
+    except HarnessError as e:
+        raise pytest.UsageError(f"safety: {e}") from None
+
+
+def check_judges(settings: RunSettings) -> None:
+    """A judge that cannot be made (a model judge without its model) is a
+    usage error now, not a failure of every suite later."""
+    for flag, name in (
+        (options.JUDGE, settings.judge),
+        (options.JUDGE_COMPARE, settings.judge_compare),
+    ):
+        if name is None:
+            continue
+        try:
+            settings.judge_options(name)
+        except HarnessError as e:
+            raise pytest.UsageError(f"safety: {flag} {name}: {e}") from None
 
 
 def progress_shows(config: pytest.Config) -> bool:
@@ -76,8 +124,6 @@ def progress_shows(config: pytest.Config) -> bool:
     Asked now, while output capture is suspended: during a test, pytest points
     file descriptor 2 at a temporary file.
     """
-    from harness.progress import progress_enabled
-
     return not hasattr(config, "workerinput") and progress_enabled(sys.__stderr__)
 
 
@@ -87,9 +133,6 @@ def describe_environment(subjects: tuple[Subject, ...]) -> dict[str, Any]:
     Raises:
         pytest.UsageError: a variable or a ``zoo:`` name is invalid.
     """
-    from harness.environment import checkpoint_dir_of, library_environment
-    from harness.errors import HarnessError
-
     try:
         return {
             "variables": library_environment(),
@@ -105,9 +148,6 @@ def vet_checkpoints(settings: RunSettings) -> None:
     Raises:
         pytest.UsageError: naming the option and the checkpoint.
     """
-    from harness.checkpoint import ZOO_PREFIX, inspect_checkpoint
-    from harness.errors import HarnessError
-
     named = [(options.MODEL, ref) for ref in settings.models]
     if settings.baseline is not None:
         named.append((options.BASELINE, settings.baseline))
@@ -135,15 +175,10 @@ def check_baseline_shape(settings: RunSettings) -> None:
     Raises:
         pytest.UsageError: naming both checkpoints and what differs.
     """
-    import json
-    from pathlib import Path
-
-    from harness.drift.weights import check_compatible, model_shape
-    from harness.errors import IncompatibleModelsError
 
     def shape_of(ref: str) -> Any:
         file = Path(ref) / "config.json"
-        if ref.startswith(options.ZOO_PREFIX) or not file.is_file():
+        if ref.startswith(ZOO_PREFIX) or not file.is_file():
             return None
         try:
             return model_shape(json.loads(file.read_text(encoding="utf-8")))
@@ -166,8 +201,6 @@ def check_baseline_shape(settings: RunSettings) -> None:
 
 def make_subjects(refs: tuple[str, ...]) -> tuple[Subject, ...]:
     """One subject per reference; repeated names get a ``-2``, ``-3`` suffix."""
-    from harness.config import Subject
-
     subjects: list[Subject] = []
     taken: set[str] = set()
     for ref in dict.fromkeys(refs):  # the same checkpoint twice is one subject
@@ -183,9 +216,6 @@ def make_subjects(refs: tuple[str, ...]) -> tuple[Subject, ...]:
 
 def choose_backend(settings: RunSettings) -> BackendChoice:
     """Resolve ``--backend``; a backend that cannot run here is a usage error."""
-    from harness.backends import choose_backend as choose
-    from harness.errors import HarnessError
-
     try:
         return choose(settings.backend, settings.device)
     except HarnessError as e:

@@ -1,4 +1,4 @@
-"""The ``--repair`` flow: repair each subject that failed a suite (issue 15).
+"""The ``--repair`` flow: repair each subject that failed a suite.
 
 With ``--repair --baseline B``, :class:`RepairFlow` is registered in
 ``pytest_configure``. It tags every test parametrized over ``subject`` with the
@@ -22,17 +22,25 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import pytest
 
+from harness.config import RunSettings, Subject
+from harness.errors import ConfigError, HarnessError
+from harness.gate import GateSettings, SuiteCheck
+from harness.layers import LayerRange
+from harness.repair import RepairResult, RepairSettings, repair
+from harness.repair.candidates import gate_candidate_judge
+from harness.repair.config import load_repair_settings
+from harness.repair.output import failure_path
+from harness.reports import subject_dir
+from harness.zoo import resolve_ref
 from plugins import options, state
-
-if TYPE_CHECKING:
-    from harness.config import RunSettings, Subject
-    from harness.repair import RepairResult, RepairSettings
+from plugins.engine import gate_settings
 
 #: The user property naming the subject of a test (``report.user_properties``).
 SUBJECT_PROPERTY = "safety_subject"
@@ -65,8 +73,9 @@ class RepairFunction(Protocol):
         baseline: str,
         *,
         out_dir: Path,
-        settings: RunSettings,
-        located: tuple[int, int] | None = None,
+        gate: GateSettings,
+        checks: Sequence[SuiteCheck] = (),
+        located: LayerRange | None = None,
     ) -> RepairResult: ...
 
 
@@ -175,10 +184,6 @@ def repair_settings(settings: RunSettings) -> RepairSettings:
     Raises:
         pytest.UsageError: the file's problems, each naming its field.
     """
-    from harness.errors import ConfigError
-    from harness.repair import RepairSettings
-    from harness.repair.config import load_repair_settings
-
     if settings.repair_config is None:
         return RepairSettings()
     try:
@@ -198,28 +203,25 @@ def run_repair(
     baseline: str,
     *,
     out_dir: Path,
-    settings: RunSettings,
-    located: tuple[int, int] | None = None,
+    gate: GateSettings,
+    checks: Sequence[SuiteCheck] = (),
+    located: LayerRange | None = None,
 ) -> RepairResult:
-    """Run the library's ladder, judging candidates with the gate's thresholds.
+    """Run the library's ladder, every candidate judged by the gate engine
+    with the run's judge, backend, dtype, load options and ``checks`` (the
+    prompt suites the run decided, with their thresholds; none: the
+    checkout's harm and over-refusal suites).
 
     ``located``: the baseline's safety layers, the band the ladder reverts and
     SPPFT freezes (``None``: the layers of largest weight drift).
     """
-    from harness.layers import LayerRange
-    from harness.repair import repair
-    from harness.repair.judge import SuiteJudge, default_gates
-    from harness.zoo import resolve_ref
-
+    settings = gate.run
     ladder = repair_settings(settings)
-    judge = SuiteJudge(
-        default_gates(settings.harm_threshold, settings.over_refusal_threshold),
-        max_prompts=settings.max_prompts,
-        max_new_tokens=settings.max_new_tokens,
-        device=settings.device,
-        batch_size=settings.batch_size,
-        seed=settings.seed,
+    judge = gate_candidate_judge(
+        gate,
+        baseline=baseline,
         early_stop=ladder.early_stop,
+        checks=list(checks) or None,
     )
     return repair(
         resolve_ref(failing),
@@ -228,7 +230,7 @@ def run_repair(
         out_dir=out_dir,
         data=settings.repair_data,
         heldout=settings.repair_heldout,
-        located=None if located is None else LayerRange(*located),
+        located=located,
         settings=ladder,
     )
 
@@ -288,19 +290,20 @@ class RepairFlow:
                 self.outcomes.append(self._repair(subject, settings))
 
     def _repair(self, subject: Subject, settings: RunSettings) -> Outcome:
-        from harness.errors import HarnessError
-        from harness.reports import subject_dir
-
         assert settings.baseline is not None  # check_usage
         folder = subject_dir(settings.report_dir, subject.name)  # as its reports
         out_dir = folder / REPAIRED_DIR
         outcome = Outcome(subject, out_dir)
+        # The engine of the tests (judge fixture included), else one made from
+        # the same options (on an xdist controller, where no test ran).
+        engine = self.config.stash.get(state.ENGINE_KEY, None)
         try:
             outcome.result = self.repair(
                 subject.ref,
                 settings.baseline,
                 out_dir=out_dir,
-                settings=settings,
+                gate=gate_settings(self.config) if engine is None else engine.settings,
+                checks=() if engine is None else tuple(engine.checks.values()),
                 # set when the safety-layer suite profiled the baseline
                 located=self.config.stash.get(state.BASELINE_BAND_KEY, None),
             )
@@ -344,8 +347,6 @@ def outcome_lines(outcome: Outcome, baseline: str, rerun_args: list[str]) -> lis
     table = ["  " + line for line in result.lines()]
     kept = result.kept
     if kept is None or result.output is None:
-        from harness.repair.output import failure_path
-
         if result.before.passed:
             head = f"{name}: not repaired: the repair's judge passes it as it is"
         else:

@@ -15,11 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from plugins import state
+from plugins.html_page import write_run_report
 
 REPORT_ATTR = "safety_results"
 HTML_NAME = "report.html"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the summary, in the controlling process, when there are subjects."""
+    subjects = config.stash.get(state.SUBJECTS_KEY, ())
+    if subjects and not hasattr(config, "workerinput"):  # xdist workers: no summary
+        config.pluginmanager.register(SafetyReporter(), SafetyReporter.name)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -48,8 +59,6 @@ class SafetyReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write ``<report-dir>/report.html`` (before the terminal summary)."""
-        from plugins.html_page import write_run_report
-
         if not self.entries:
             return
         settings = state.settings_of(session.config)
@@ -79,8 +88,6 @@ class SafetyReporter:
 
 def render_tables(entries: Iterable[dict[str, Any]], *, width: int, color: bool) -> str:
     """Render one table per subject as text (ANSI colours when ``color``)."""
-    from rich.console import Console
-
     console = Console(
         file=io.StringIO(),
         width=max(width, 60),
@@ -104,9 +111,6 @@ def _by_subject(entries: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, A
 
 def subject_table(subject: str, entries: list[dict[str, Any]]) -> Any:
     """A rich table: one row per suite, then a dim one per category."""
-    from rich import box
-    from rich.table import Table
-
     table = Table(
         title=f"safety · {subject} · by suite and category",
         title_justify="left",

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from harness.backends import BackendChoice
-    from harness.config import RunSettings, Subject
-    from harness.judges import Judge
-    from plugins.options import ResolvedSettings
-    from plugins.runner import SuiteOutcome
+from harness.backends import BackendChoice
+from harness.config import RunSettings, Subject
+from harness.gate import GateEngine, SuiteOutcome
+from harness.judges import Judge
+from harness.layers import LayerRange
+from plugins.options import ResolvedSettings
 
 #: The run settings, resolved once in ``pytest_configure``.
 RESOLVED_KEY: pytest.StashKey[ResolvedSettings] = pytest.StashKey()
@@ -19,8 +19,8 @@ RESOLVED_KEY: pytest.StashKey[ResolvedSettings] = pytest.StashKey()
 SUBJECTS_KEY: pytest.StashKey[tuple[Subject, ...]] = pytest.StashKey()
 #: The backend ``auto`` resolved to (``None``: no subject, nothing chosen).
 BACKEND_CHOICE_KEY: pytest.StashKey[BackendChoice | None] = pytest.StashKey()
-#: Seconds each subject's backend took to load, by subject ref.
-LOAD_SECONDS_KEY: pytest.StashKey[dict[str, float]] = pytest.StashKey()
+#: The session's gate engine, once a suite asked for it.
+ENGINE_KEY: pytest.StashKey[GateEngine] = pytest.StashKey()
 #: Suite outcomes already decided this session, by (subject ref, suite file).
 OUTCOMES_KEY: pytest.StashKey[dict[tuple[str, str], SuiteOutcome]] = pytest.StashKey()
 #: The judge the plugin's own ``judge`` fixture made (absent: never asked for,
@@ -33,8 +33,8 @@ ENVIRONMENT_KEY: pytest.StashKey[dict[str, Any] | None] = pytest.StashKey()
 PROGRESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
 #: The baseline's safety layers (located, else the gap rule's clear band; ``None``:
 #: no band), once the safety-layer suite has profiled it; ``--repair`` uses them.
-BASELINE_BAND_KEY: pytest.StashKey[tuple[int, int] | None] = pytest.StashKey()
-#: Summary entries of the evaluations one test ran (on ``item.stash``).
+BASELINE_BAND_KEY: pytest.StashKey[LayerRange | None] = pytest.StashKey()
+#: Summary records of the suites one test ran (on ``item.stash``).
 ITEM_RESULTS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 
 

@@ -16,6 +16,7 @@ from harness.baseline_cache import (
     BaselineKey,
     settings_digest,
 )
+from plugins.engine import backend_hooks
 
 KEY = BaselineKey(fingerprint="f" * 64, settings_digest="s1", suite="harm")
 
@@ -119,8 +120,6 @@ def test_settings_digest_is_order_free_and_key_names_are_safe() -> None:
 def test_the_backend_hooks_are_part_of_the_key(pytester: pytest.Pytester) -> None:
     # A conftest that scripts the answers must never share cached answers with
     # the real model's: the plugins implementing the backend hook are keyed.
-    from plugins.baseline import backend_hooks
-
     plain = pytester.parseconfigure()
     assert backend_hooks(plain) == []
     pytester.makeconftest(

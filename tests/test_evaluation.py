@@ -23,10 +23,10 @@ from harness.reports import (
     ReportWriteError,
     build_report,
     report_path,
-    safe_name,
     write_json_atomic,
 )
 from harness.suites import PromptRecord, load_suite
+from harness.text import safe_name
 from harness.testing import write_fake_checkpoint
 
 

@@ -43,7 +43,9 @@ def _loaded_after(code: str, cwd: Path) -> list[str]:
 
 
 def test_importing_the_plugin_modules_is_light(tmp_path: Path) -> None:
-    assert _loaded_after(PLUGIN_MODULES, tmp_path) == []
+    # The plugin imports the library's modules at their top; pydantic (light)
+    # loads with the settings, no ML library does.
+    assert _loaded_after(PLUGIN_MODULES, tmp_path) in ([], ["pydantic"])
 
 
 def test_pytest_help_loads_no_ml_library(tmp_path: Path) -> None:

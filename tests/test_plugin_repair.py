@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from harness.config import RunSettings
+from harness.gate import GateSettings, SuiteCheck
+from harness.judges import Verdict
 from harness.layers import LayerRange
-from harness.repair import CandidateVerdict, RepairResult
+from harness.repair import CandidateVerdict, RepairResult, RepairSettings
 from harness.testing import write_fake_checkpoint
 from plugins import repair as repair_flow
 from plugins.options import (
@@ -45,10 +47,11 @@ def pytest_safety_create_backend(subject, settings):
     bad = subject.name.startswith("bad")
     return ScriptedBackend.comply_all() if bad else ScriptedBackend()
 
-def fake_repair(failing, baseline, *, out_dir, settings, located=None):
+def fake_repair(failing, baseline, *, out_dir, gate, checks=(), located=None):
     with open("repairs.log", "a") as handle:
         band = "" if located is None else f" located={list(located)}"
-        handle.write(f"{failing} {baseline} {out_dir} {settings.repair_data}{band}\\n")
+        data = gate.run.repair_data
+        handle.write(f"{failing} {baseline} {out_dir} {data}{band}\\n")
     before = CandidateVerdict(False, {"harm.harm_rate": 1.0}, "harm 100.0% > 10.0%")
     good = CandidateVerdict(True, {"harm.harm_rate": 0.0}, "every suite passes")
     tried = Candidate("band", {"band": [1, 2], "lambda": 0.0}, verdict=before)
@@ -222,58 +225,78 @@ def test_passing_subject_is_not_repaired(project: pytest.Pytester) -> None:
     assert "safety repair" not in result.stdout.str()
 
 
-def test_run_repair_passes_the_gate_settings_to_the_ladder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import harness.repair
+def fake_ladder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Replace the ladder and the candidate judge's factory; record their calls."""
+    ladders: list[dict[str, Any]] = []
+    judges: list[dict[str, Any]] = []
 
-    calls: list[dict[str, Any]] = []
-
-    def fake(failing: str, baseline: str, **kwargs: Any) -> RepairResult:
-        calls.append({"failing": failing, "baseline": baseline, **kwargs})
+    def ladder(failing: str, baseline: str, **kwargs: Any) -> RepairResult:
+        ladders.append({"failing": failing, "baseline": baseline, **kwargs})
         return RepairResult(
             None, None, CandidateVerdict(True), None, [], None, "", None
         )
 
-    monkeypatch.setattr(harness.repair, "repair", fake)
+    def judge_factory(gate: GateSettings, **kwargs: Any) -> str:
+        judges.append({"gate": gate, **kwargs})
+        return "the gate's judge"
+
+    monkeypatch.setattr(repair_flow, "repair", ladder)
+    monkeypatch.setattr(repair_flow, "gate_candidate_judge", judge_factory)
+    return ladders, judges
+
+
+def test_run_repair_judges_candidates_with_the_runs_gate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ladders, judges = fake_ladder(monkeypatch)
     data = tmp_path / "data.jsonl"
-    settings = RunSettings(
-        baseline="base", repair=True, repair_data=data, harm_threshold=0.05
+    gate = GateSettings(
+        RunSettings(
+            baseline="base",
+            repair=True,
+            repair_data=data,
+            harm_threshold=0.05,
+            judge="opening",
+            backend="hf",
+        )
     )
+    check = SuiteCheck(tmp_path / "suite.yaml", Verdict.COMPLIED, 0.05)
     repair_flow.run_repair(
-        "ckpt", "base", out_dir=tmp_path / "o", settings=settings, located=(4, 9)
+        "ckpt",
+        "base",
+        out_dir=tmp_path / "o",
+        gate=gate,
+        checks=[check],
+        located=LayerRange(4, 9),
     )
-    (call,) = calls
+    (call,) = ladders
     assert (call["failing"], call["baseline"], call["data"]) == ("ckpt", "base", data)
     assert call["located"] == LayerRange(4, 9)
     assert call["out_dir"] == tmp_path / "o"
-    gates = {gate.measure: gate.threshold for gate, _ in call["judge"].suites}
-    assert gates["harm_rate"] == 0.05
-    assert gates["over_refusal"] == settings.over_refusal_threshold
-    assert call["settings"].rungs == ("band", "interpolate", "sparse", "sppft")
+    assert call["judge"] == "the gate's judge"
+    (made,) = judges
+    assert made["gate"] is gate  # the run's judge, backend, dtype, load options
+    assert made["checks"] == [check] and made["baseline"] == "base"
+    assert made["early_stop"] is True
+    assert call["settings"].rungs == RepairSettings().rungs
 
 
 def test_run_repair_reads_the_repair_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import harness.repair
-
-    calls: list[dict[str, Any]] = []
-
-    def fake(failing: str, baseline: str, **kwargs: Any) -> RepairResult:
-        calls.append(kwargs)
-        return RepairResult(
-            None, None, CandidateVerdict(True), None, [], None, "", None
-        )
-
-    monkeypatch.setattr(harness.repair, "repair", fake)
+    ladders, judges = fake_ladder(monkeypatch)
     config = tmp_path / "repair.yaml"
     config.write_text("every_rung: true\nearly_stop: false\nsppft:\n  max_steps: 7\n")
     settings = RunSettings(baseline="base", repair=True, repair_config=config)
-    repair_flow.run_repair("ckpt", "base", out_dir=tmp_path / "o", settings=settings)
-    (call,) = calls
+    repair_flow.run_repair(
+        "ckpt", "base", out_dir=tmp_path / "o", gate=GateSettings(settings)
+    )
+    (call,) = ladders
     assert call["settings"].every_rung and call["settings"].sppft.max_steps == 7
-    assert call["judge"].early_stop is False
+    assert judges[0]["early_stop"] is False
+    assert judges[0]["checks"] is None  # the checkout's harm and over-refusal suites
 
 
 @pytest.mark.parametrize(

@@ -113,12 +113,14 @@ def test_complying_subject_fails_with_a_readable_message(
     assert "def test_harm_rate" not in result.stdout.str()  # pytrace=False
 
 
-def test_without_model_the_suite_skips_with_a_reason(project: pytest.Pytester) -> None:
-    result = project.runpytest("suites", "-rs")
-    result.assert_outcomes(skipped=1)
-    assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(
-        ["SKIPPED * no checkpoint under test: pass --model PATH (or set SAFETY_MODEL*"]
+def test_a_suite_without_a_model_is_a_usage_error(project: pytest.Pytester) -> None:
+    result = project.runpytest("suites")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: safety: 1 suite test(s) collected but no checkpoint under test; "
+            "pass --model PATH (or set SAFETY_MODEL)*"
+        ]
     )
 
 
@@ -246,12 +248,12 @@ def test_suite_yaml_error_names_file_and_field(project: pytest.Pytester) -> None
     yaml_file = project.path / "suites" / "harm" / "suite.yaml"
     yaml_file.write_text(yaml_file.read_text() + "\nworst_exemples: 2\n")
     result = project.runpytest(MODEL, "good", "suites")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["good: */suites/harm/suite.yaml: field 'worst_exemples': Extra inputs*"]
+    # a usage error (4), not a failed gate (1): the model was never tested
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: safety: */suites/harm/suite.yaml: field 'worst_exemples': Extra*"]
     )
-    assert "Traceback" not in result.stdout.str()
-    assert "exception" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_unloadable_checkpoint_fails_without_traceback(
@@ -343,7 +345,7 @@ def test_a_model_judge_without_a_model_fails_readably(
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest(MODEL, "bad", JUDGE, "classifier", "suites")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*judge 'classifier' needs a model: pass --judge-model*"]
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--judge classifier: judge 'classifier' needs a model: pass --judge-model*"]
     )

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from harness.config import RunSettings, Subject
+from harness.gate import layers
 from harness.localization import profile
 from harness.testing import write_fake_checkpoint
 from plugins.options import MODEL, OPTIONS
-from plugins.safety_layers import locate_for
 
 
 @pytest.fixture(autouse=True)
@@ -30,11 +30,11 @@ def test_localization_in_the_suites_takes_the_run_settings(
         seen.update(kwargs, model=model)
         return "profile"
 
-    monkeypatch.setattr("harness.localization.api.locate_safety_layers", locate)
+    monkeypatch.setattr("harness.gate.layers.locate_safety_layers", locate)
     settings = RunSettings(
         batch_size=3, dtype="float16", device="cpu", report_dir=tmp_path
     )
-    assert locate_for(settings, Subject.from_ref("ckpt")) == "profile"
+    assert layers.locate(settings, Subject.from_ref("ckpt")) == "profile"
     assert seen["settings"].batch_size == 3
     assert (seen["load_options"].dtype, seen["load_options"].device) == (
         "float16",

@@ -21,7 +21,6 @@ SUITE_FILE = Path(__file__).with_name("suite.yaml")
 
 def test_harm_rate(suite_runner: SuiteRunner, run_settings: RunSettings) -> None:
     """Few harmful answers, real answers, and no significant rise."""
-    outcome = suite_runner(
+    suite_runner.check(
         SUITE_FILE, threshold=run_settings.harm_threshold, counted="complied"
     )
-    outcome.check()

@@ -22,7 +22,6 @@ SUITE_FILE = Path(__file__).with_name("suite.yaml")
 
 def test_over_refusal(suite_runner: SuiteRunner, run_settings: RunSettings) -> None:
     """Few refusals of benign requests, real answers, and no significant rise."""
-    outcome = suite_runner(
+    suite_runner.check(
         SUITE_FILE, threshold=run_settings.over_refusal_threshold, counted="refused"
     )
-    outcome.check()

@@ -18,4 +18,4 @@ SUITE_FILE = Path(__file__).with_name("suite.yaml")
 
 def test_safety_layers_hold(suite_runner: SuiteRunner) -> None:
     """Band checks when the baseline has a band; drift always."""
-    suite_runner.safety_layers(SUITE_FILE).check()
+    suite_runner.check_safety_layers(SUITE_FILE)

@@ -1,4 +1,4 @@
-"""Summary entries: what one suite's outcome contributes to the run's reports.
+"""Report records: what one suite's outcome contributes to the run's reports.
 
 An entry is plain JSON data (it rides on a test report from an xdist worker to
 the controller). It holds the figures of the terminal table and the JUnit
@@ -8,12 +8,14 @@ properties, and under ``"html"`` the pieces of the HTML report
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from harness.config import Subject
-    from harness.evaluation import Evaluation, PromptResult
-    from harness.gate import GateResult
+from harness.config import Subject
+from harness.evaluation import Evaluation, PromptResult, spread_over_categories
+from harness.gate.rules import GateResult
+from harness.html_report import Example, SuiteResult
+from harness.layers import LayerRange
+from harness.metrics import wilson_interval
 
 #: The JUnit name of each counted verdict's rate.
 RATE_KEYS = {"complied": "harm_rate", "refused": "over_refusal_rate"}
@@ -24,8 +26,6 @@ def prompt_entry(
     evaluation: Evaluation, gate: GateResult, subject: Subject
 ) -> dict[str, Any]:
     """The entry of a prompt suite (harm, over-refusal)."""
-    from harness.html_report import SuiteResult
-
     counted = gate.counted.value
     rate_key = RATE_KEYS.get(counted, f"{counted}_rate")
     low, high = gate.interval
@@ -78,13 +78,12 @@ def prompt_entry(
                 if k == counted or c.gained or c.lost
             },
             "worst_examples": _examples(evaluation, gate),
+            "answers": answers(evaluation),
         },
     }
 
 
 def _cell(count: int, n: int, undetermined: int) -> dict[str, Any]:
-    from harness.metrics import wilson_interval
-
     low, high = wilson_interval(count, n)
     return {
         "count": count,
@@ -110,9 +109,6 @@ def _categories(evaluation: Evaluation, counted: str) -> dict[str, dict[str, Any
 
 def _examples(evaluation: Evaluation, gate: GateResult) -> list[dict[str, Any]]:
     """The counted answers (and the undetermined ones when degenerate), quoted."""
-    from harness.evaluation import spread_over_categories
-    from harness.html_report import Example
-
     k = evaluation.example_count
     picked: list[PromptResult] = (
         evaluation.worst(k)
@@ -135,6 +131,22 @@ def _examples(evaluation: Evaluation, gate: GateResult) -> list[dict[str, Any]]:
             category=f"{gate.suite} · {r.record.category}",
         ).model_dump(mode="json")
         for r in picked
+    ]
+
+
+def answers(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Every prompt's answer and verdict, for the report's browsable table."""
+    return [
+        {
+            "suite": evaluation.suite,
+            "id": r.record.id,
+            "category": r.record.category,
+            "prompt": r.record.prompt,
+            "response": r.response,
+            "verdict": r.judgement.verdict.value,
+            "reason": r.judgement.reason,
+        }
+        for r in evaluation.results
     ]
 
 
@@ -161,14 +173,12 @@ def layers_entry(
     subject: Subject,
     suite: str,
     *,
-    band: tuple[int, int] | None,
+    band: LayerRange | None,
     bands: Any,
     drift: dict[str, Any] | None,
     assessment: Any,
 ) -> dict[str, Any]:
     """The entry of the safety-layer suite: drift figures and band checks."""
-    from harness.html_report import SuiteResult
-
     found = drift or {}
     weights, states = found.get("weights"), found.get("representation")
     gap = found.get("gap")
