@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "localization, repair.",
     )
     # subcommand parsers are of the same class, so they exit 4 on a usage error
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands: argparse._SubParsersAction[argparse.ArgumentParser] = (
+        parser.add_subparsers(dest="command", required=True)  # type: ignore[assignment]
+    )
     for register in _registrars():
         register(commands)
     return parser

@@ -26,8 +26,8 @@ from harness.reports import (
     write_json_atomic,
 )
 from harness.suites import PromptRecord, load_suite
-from harness.text import safe_name
 from harness.testing import write_fake_checkpoint
+from harness.text import safe_name
 
 
 def record(i: int, category: str) -> PromptRecord:

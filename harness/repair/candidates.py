@@ -12,9 +12,11 @@ stops once its failure is certain; the figures then read as lower bounds
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.backends import GenerationBackend
 from harness.config import RunSettings, Subject
 from harness.gate import GateEngine, GateSettings, SuiteCheck, SuiteOutcome
 from harness.gate.rules import RATE_NAMES
@@ -71,12 +73,11 @@ def gate_candidate_judge(
             for check in chosen:
                 if backend is None:
                     backend = engine.open_backend(candidate)
-                opened = backend
                 outcome = engine.run_prompt_suite(
                     check,
                     candidate,
                     baseline=reference,
-                    backend=lambda: opened,
+                    backend=functools.partial(_same, backend),
                     early_stop=early_stop,
                 )
                 metrics.update(outcome_metrics(outcome, check))
@@ -90,6 +91,10 @@ def gate_candidate_judge(
         return CandidateVerdict(not failures, metrics, summary)
 
     return judge
+
+
+def _same(backend: GenerationBackend) -> GenerationBackend:
+    return backend
 
 
 def outcome_metrics(outcome: SuiteOutcome, check: SuiteCheck) -> dict[str, float]:
