@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import types
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -162,7 +162,7 @@ def add_model_options(
             dest=f"{dest}__{name}",
             type=_parser(model, name),
             default=None,
-            metavar="V,V" if _is_tuple(info.annotation) else "V",
+            metavar=_metavar(info.annotation),
             help=text,
         )
 
@@ -185,9 +185,23 @@ def _is_tuple(annotation: Any) -> bool:
     return get_origin(annotation) is tuple
 
 
+def _metavar(annotation: Any) -> str:
+    """``N`` for integers, ``X`` for numbers, ``X,X`` for lists, ``R,R`` for rungs."""
+    if _is_tuple(annotation):
+        item = get_args(annotation)[0]
+        return "R,R" if get_origin(item) is Literal else f"{_metavar(item)},..."
+    plain = get_args(annotation)[0] if get_origin(annotation) is Annotated else None
+    kind = plain or annotation
+    if get_origin(kind) in (Union, types.UnionType):
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    return {int: "N", float: "X"}.get(kind, "TEXT")
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
     return str(value)

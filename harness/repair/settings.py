@@ -130,7 +130,7 @@ class RepairSettings(_Settings):
     rungs: tuple[RungName, ...] = Field(
         default=RUNG_NAMES,
         min_length=1,
-        description="rungs to climb, in this order (default: all, cheapest first)",
+        description="rungs to climb, in this order (cheapest first by default)",
     )
     band_lambdas: tuple[Fraction, ...] = Field(
         default=(0.0, 0.25, 0.5),
