@@ -210,3 +210,33 @@ def test_a_zoo_baseline_names_its_unaligned_base() -> None:
     assert zoo_unaligned_base("zoo:smol-aligned") == "zoo:smol-base"
     assert zoo_unaligned_base("zoo:qwen-coder-1.5b") is None
     assert zoo_unaligned_base("/some/dir") is None
+
+
+def test_another_judge_starts_the_journal_afresh(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    _, aligned, ft, data = trio
+    settings = RepairSettings(rungs=("interpolate",), **FAST)
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        repair(
+            ft,
+            aligned,
+            judge=Always(False, fail_after=2),
+            out_dir=out,
+            data=data,
+            settings=settings,
+            judge_key="harm 10%",
+        )
+    again = Always(True)
+    result = repair(
+        ft,
+        aligned,
+        judge=again,
+        out_dir=out,
+        data=data,
+        settings=settings,
+        judge_key="harm 5%",
+    )
+    assert len(again.calls) == 2  # the failing checkpoint and λ 0.9, judged anew
+    assert not any(c.resumed for c in result.rungs[0].candidates)

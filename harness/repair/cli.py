@@ -313,6 +313,7 @@ def run_repair(args: argparse.Namespace) -> int:
         band=args.safety_layers,
         located=_located(args.profile),
         settings=settings,
+        judge_key=run.model_dump_json(),
     )
     for line in result.lines():
         print(line)

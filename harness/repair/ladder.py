@@ -58,6 +58,7 @@ def repair(
     band: LayerRange | None = None,
     located: LayerRange | None = None,
     settings: RepairSettings | None = None,
+    judge_key: str = "",
 ) -> RepairResult:
     """Repair ``failing`` against ``baseline``; publish the kept candidate.
 
@@ -79,6 +80,8 @@ def repair(
         band: ``--safety-layers``; else ``located`` (the baseline's located
             safety layers); else the layers of largest weight drift.
         settings: The ladder's knobs.
+        judge_key: What defines the judge's verdicts (its settings, as text): a
+            run resumes only the journal of a run with the same key.
     """
     settings = settings or RepairSettings()
     if heldout is not None and data is None:
@@ -88,7 +91,7 @@ def repair(
     out = _check_out(Path(out_dir), paths)
     prints = [fingerprint_checkpoint(str(p)) for p in paths]
     repair_data = _data(data, heldout, settings)
-    key = _journal_key(prints, repair_data, band, located, settings)
+    key = _journal_key(prints, repair_data, band, located, settings, judge_key)
     journal = Journal.open(state_dir(out), key)
     before = journal.before()
     if before is None:
@@ -121,9 +124,11 @@ def _journal_key(
     band: LayerRange | None,
     located: LayerRange | None,
     settings: RepairSettings,
+    judge_key: str,
 ) -> str:
     """What a resumed run must share with the one it resumes."""
     material = {
+        "judge": judge_key,
         "inputs": prints,
         "data": None if data is None else [data.sha256, data.heldout_sha256],
         "band": None if band is None else list(band),
