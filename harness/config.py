@@ -92,6 +92,19 @@ class RunSettings(BaseModel):
         description="directory of the JSON reports and safety-layer profiles",
     )
     seed: int = Field(default=0, ge=0, description="seed of everything random")
+    sequential: bool = Field(
+        default=False,
+        description="stop each prompt suite as soon as its verdict is decided: "
+        "prompts in a seeded random order, and after each chunk an exact test "
+        "of every rule against the whole suite (see --sequential-error)",
+    )
+    sequential_error: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=0.5,
+        description="with --sequential, the highest chance that a suite stopped "
+        "early gets another verdict than the full run would",
+    )
     repair: bool = Field(
         default=False,
         description="repair each subject that fails a suite: band revert, "

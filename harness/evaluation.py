@@ -90,6 +90,8 @@ class Evaluation:
 
 #: Decides, from the judgements so far, that the rest cannot change the verdict.
 StopRule = Callable[[Sequence[Judgement]], bool]
+#: Prompts between two calls of a stop rule.
+CHUNK = 32
 
 
 def evaluate(
@@ -103,7 +105,7 @@ def evaluate(
     template: TemplateKind | str = TemplateKind.AUTO,
     example_count: int = 3,
     stop: StopRule | None = None,
-    chunk: int = 32,
+    chunk: int = CHUNK,
 ) -> Evaluation:
     """Generate an answer to every prompt and judge it.
 

@@ -62,6 +62,8 @@ TENSOR_PARALLEL_SIZE = "--tensor-parallel-size"
 JUDGE = "--judge"
 JUDGE_MODEL = "--judge-model"
 JUDGE_COMPARE = "--judge-compare"
+SEQUENTIAL = "--sequential"
+SEQUENTIAL_ERROR = "--sequential-error"
 
 ZOO_PREFIX = "zoo:"  # same as harness.checkpoint.ZOO_PREFIX, without importing it
 _TRUE = ("1", "true", "yes", "on")
@@ -265,6 +267,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(OVER_REFUSAL_THRESHOLD, "over_refusal_threshold", fraction, metavar="RATE"),
     Option(REPORT_DIR, "report_dir", directory, metavar="DIR", is_path=True),
     Option(SEED, "seed"),
+    Option(SEQUENTIAL, "sequential", kind="flag"),
+    Option(SEQUENTIAL_ERROR, "sequential_error", fraction, metavar="RATE"),
     Option(REPAIR, "repair", kind="flag"),
     Option(REPAIR_DATA, "repair_data", data_file, metavar="FILE", is_path=True),
     Option(REPAIR_HELDOUT, "repair_heldout", data_file, metavar="FILE", is_path=True),

@@ -26,7 +26,13 @@ from harness.backends import (
 )
 from harness.checkpoint import resolve_device
 from harness.config import Subject
-from harness.evaluation import Evaluation, StopRule, evaluate_suite, judge_disagreement
+from harness.evaluation import (
+    CHUNK,
+    Evaluation,
+    StopRule,
+    evaluate_suite,
+    judge_disagreement,
+)
 from harness.gate.baseline import (
     baseline_entry,
     reused_evaluation,
@@ -35,10 +41,11 @@ from harness.gate.baseline import (
 )
 from harness.gate.records import finite, prompt_entry
 from harness.gate.rules import GateResult, judge_suite
+from harness.gate.sequential import SequentialRule, shuffled
 from harness.gate.settings import GateSettings, SuiteCheck
 from harness.io import write_json_atomic
 from harness.judges import Judge, Judgement, Verdict, create_judge
-from harness.paired import answers_from_results
+from harness.paired import Answer, answers_from_results
 from harness.reports import build_report, report_path
 from harness.suites import Suite, load_suite
 from harness.zoo import resolve_ref
@@ -164,8 +171,17 @@ class GateEngine:
             baseline_answers = answers_from_results(entry["results"])
             if not self.settings.backend_tags and same_weights(subject, baseline):
                 evaluation = reused_evaluation(entry, subject, suite, judge)
+        sequential = None
         if evaluation is None:
-            stop = certain_failure(check, suite) if early_stop else None
+            stop: StopRule | None = None
+            if self.settings.run.sequential:
+                suite = dataclasses.replace(
+                    suite, prompts=shuffled(suite.prompts, self.settings.run.seed)
+                )
+                sequential = self._sequential(check, suite, baseline_answers)
+                stop = sequential
+            elif early_stop:
+                stop = certain_failure(check, suite)
             evaluation = self._generate(suite, subject, judge, backend, stop)
         judged = {r.record.id for r in evaluation.results}
         if baseline_answers is not None and len(judged) < len(suite.prompts):
@@ -184,7 +200,12 @@ class GateEngine:
             baseline_name=baseline.name if baseline else "baseline",
         )
         message = "\n\n".join(gate.failures)
-        if len(judged) < len(suite.prompts):
+        if sequential is not None and len(judged) < len(suite.prompts):
+            message += (
+                f"\n  (sequential: decided after {len(judged)}/{len(suite.prompts)} "
+                f"prompts, error rate ≤ {self.settings.run.sequential_error:g})"
+            )
+        elif len(judged) < len(suite.prompts):
             message += (
                 f"\n  (stopped after {len(judged)}/{len(suite.prompts)} prompts: "
                 "the failure was certain)"
@@ -197,7 +218,10 @@ class GateEngine:
             message=message,
             evaluation=evaluation,
             gate=gate,
-            record=finite(prompt_entry(evaluation, gate, subject)),
+            record=finite(
+                prompt_entry(evaluation, gate, subject)
+                | {"judged": len(judged), "total": len(suite.prompts)}
+            ),
             report_path=path,
             judged=len(judged),
             total=len(suite.prompts),
@@ -226,6 +250,21 @@ class GateEngine:
         finally:
             if backend is None:
                 opened.close()
+
+    def _sequential(
+        self, check: SuiteCheck, suite: Suite, baseline: Sequence[Answer] | None
+    ) -> SequentialRule:
+        run = self.settings.run
+        return SequentialRule(
+            suite.prompts,
+            counted=check.counted,
+            threshold=check.threshold,
+            undetermined_share=suite.config.undetermined.max_share,
+            margin=suite.config.regression.margin,
+            baseline=None if baseline is None else {a.id: a for a in baseline},
+            error=run.sequential_error,
+            chunk=CHUNK,
+        )
 
     def _baseline_entry(
         self, baseline: Subject, suite: Suite, judge: Judge
