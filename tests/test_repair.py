@@ -143,7 +143,7 @@ def test_band_revert_publishes_a_passing_candidate_and_leaves_inputs_alone(
     )
     assert [fingerprint_checkpoint(str(p)) for p in (base, ft)] == prints
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repaired"]  # no scratch
-    assert (out / REPORT).is_file() and "written to" in result.lines()[-2]
+    assert (out / REPORT).is_file() and " -> " in result.lines()[-2]
 
 
 def test_interpolation_keeps_the_largest_lambda_that_passes(

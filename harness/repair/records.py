@@ -173,7 +173,7 @@ class RepairResult:
         if self.kept is not None:
             where = self.output or self.kept.path
             kept = f"kept {self.kept.rung} {self.kept.params}"
-            lines.append(f"{kept}, written to {where}")
+            lines.append(f"{kept} -> {where}")
         elif not self.before.passed:
             lines.append("no candidate passed")
         if self.report is not None:
