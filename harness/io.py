@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -28,14 +28,36 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def describe_errors(
-    source: str | Path, error: ValidationError, prefix: str = ""
+    source: str | Path,
+    error: ValidationError,
+    prefix: str = "",
+    model: type[BaseModel] | None = None,
 ) -> str:
-    """One line per pydantic error, each naming the source and the field."""
+    """One line per pydantic error, each naming the source and the field.
+
+    With ``model`` (the model validated), an unknown field's line also lists
+    the fields allowed where it stands.
+    """
     lines = []
     for item in error.errors():
         loc = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
-        lines.append(f"{source}: field {loc!r}: {item['msg']}")
+        line = f"{source}: field {loc!r}: {item['msg']}"
+        allowed = allowed_fields(model, item["loc"][:-1]) if model else None
+        if item["type"] == "extra_forbidden" and allowed:
+            line += f" (allowed: {', '.join(allowed)})"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def allowed_fields(model: type[BaseModel], path: Sequence[Any]) -> list[str] | None:
+    """The field names of the model found at ``path`` inside ``model``."""
+    for part in path:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return list(model.model_fields)
 
 
 def read_text(path: Path) -> str:

@@ -132,7 +132,7 @@ def load_suite(path: str | Path) -> Suite:
     try:
         config = SuiteConfig.model_validate(read_yaml_mapping(path))
     except ValidationError as e:
-        raise ConfigError(describe_errors(path, e)) from e
+        raise ConfigError(describe_errors(path, e, model=SuiteConfig)) from e
     prompts_path = path.parent / config.prompts
     if not prompts_path.is_file():
         raise ConfigError(
