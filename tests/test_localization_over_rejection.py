@@ -94,13 +94,13 @@ class _nothing:
 @pytest.fixture
 def replays(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls: list[int] = []
-    original = replay._ReplayBlock.forward
+    original = replay.replay_block_class().forward
 
     def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(replay._ReplayBlock, "forward", counted)
+    monkeypatch.setattr(replay.replay_block_class(), "forward", counted)
     yield calls
 
 

@@ -13,7 +13,7 @@ from harness.localization.regression import (
     compare_profiles,
     load_policy,
 )
-from harness.testing import write_fake_checkpoint
+from harness.testing import build_tiny_checkpoint, write_fake_checkpoint
 from plugins.options import BASELINE, MODEL, OPTIONS
 
 SUITE = Path(__file__).parents[1] / "suites" / "safety_layers"
@@ -178,8 +178,6 @@ def test_suite_passes_kept_layers_and_fails_broken_ones(
 def test_fixtures_localize_a_real_tiny_model(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from harness.testing.tiny import build_tiny_checkpoint
-
     for option in OPTIONS:
         monkeypatch.delenv(option.env, raising=False)
     monkeypatch.setenv("SAFETY_HARNESS_PROFILE_DIR", str(tmp_path / "profiles"))

@@ -16,6 +16,7 @@ from harness.localization.search import (
     spread,
     window,
 )
+from harness.localization.stats import mcnemar_exact, paired_difference
 
 # paper Table 1 / Table 5 (docs/localization.md, note 5): R_o per scaled range,
 # on 721 queries.
@@ -199,8 +200,6 @@ def test_sweep_steps_carry_paired_tests_and_the_margin_flag() -> None:
 
 def test_mcnemar_exact_matches_the_binomial_tail() -> None:
     from math import comb
-
-    from harness.localization.stats import mcnemar_exact, paired_difference
 
     assert mcnemar_exact(0, 5) == 0.0625  # 2 * (1/2)^5
     assert mcnemar_exact(1, 9) == 2 * (1 + 10) / 2**10

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import IncompatibleModelsError
-from harness.localization.gap import GapRule, rise_of
+from harness.localization.gap import GapRule, permutation_null, rise_of
+from harness.localization.similarity import exact_curves, unit_rows
 
 if TYPE_CHECKING:
     import torch
@@ -52,8 +53,6 @@ def paired_cosine(subject: torch.Tensor, baseline: torch.Tensor) -> list[float]:
     Raises:
         IncompatibleModelsError: the two tensors differ in shape.
     """
-    from harness.localization.similarity import unit_rows
-
     if tuple(subject.shape) != tuple(baseline.shape):
         raise IncompatibleModelsError(
             f"hidden states of shape {tuple(subject.shape)} (subject) and "
@@ -92,9 +91,6 @@ def gap_curve(
     normal: torch.Tensor, malicious: torch.Tensor, rule: GapRule, *, seed: int = 0
 ) -> GapCurve:
     """The exact gap curve and its per-layer ``rule.noise_quantile`` floor."""
-    from harness.localization.gap import permutation_null
-    from harness.localization.similarity import exact_curves
-
     curves = exact_curves(normal, malicious)
     null = permutation_null(normal, malicious, rule, seed=seed)
     return GapCurve(gap_deg=curves.gap_deg, noise_floor_deg=null.layer_floor_deg)

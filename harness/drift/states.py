@@ -9,6 +9,7 @@ JSON entry, written (atomically) before the entry that names them.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.baseline_cache import BaselineCache, BaselineKey
-from harness.checkpoint import LoadOptions
-from harness.prompts import TemplateKind
+from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.localization.activations import last_token_states
+from harness.localization.data import load_query_set
+from harness.localization.reuse import StatesKey, fingerprint_once, recall_states
+from harness.precision import choose_dtype
+from harness.progress import progress_bar
+from harness.prompts import PromptFormatter, TemplateKind
 
 if TYPE_CHECKING:
     import torch
@@ -38,36 +44,57 @@ def query_states(
     batch_size: int = 16,
     template: TemplateKind | str = TemplateKind.AUTO,
 ) -> QueryStates:
-    """Load a checkpoint, read its states on the shipped N and M sets, free it."""
-    import gc
+    """The states of a checkpoint on the shipped N and M sets.
 
-    from harness.checkpoint import load_checkpoint
-    from harness.localization.activations import last_token_states
-    from harness.localization.data import load_query_set
-    from harness.prompts import PromptFormatter
-
-    model, tokenizer = load_checkpoint(str(model_dir), options)
+    The states its localization just computed in this process are reused
+    (:mod:`harness.localization.reuse`); otherwise the checkpoint is loaded,
+    run and freed.
+    """
+    key = states_key(model_dir, options, template)
+    found = recall_states(key)
+    if found is not None:
+        return QueryStates(normal=found[0], malicious=found[1])
+    name = Path(model_dir).name
+    with progress_bar(1, f"load {name}") as advance:
+        model, tokenizer = load_checkpoint(str(model_dir), options)
+        advance(1)
     try:
         formatter = PromptFormatter(tokenizer, template)
-        normal, malicious = (
-            last_token_states(
-                model,
-                tokenizer,
-                formatter.prompts(load_query_set(name).prompts),
-                batch_size=batch_size,
+        sets = [load_query_set(n).prompts for n in ("normal", "malicious")]
+        with progress_bar(sum(map(len, sets)), f"drift states {name}") as advance:
+            normal, malicious = (
+                last_token_states(
+                    model,
+                    tokenizer,
+                    formatter.prompts(prompts),
+                    batch_size=batch_size,
+                    advance=advance,
+                )
+                for prompts in sets
             )
-            for name in ("normal", "malicious")
-        )
     finally:
         del model
         gc.collect()
     return QueryStates(normal=normal, malicious=malicious)
 
 
+def states_key(
+    model_dir: str | Path, options: LoadOptions, template: TemplateKind | str
+) -> StatesKey:
+    """What the states of ``model_dir`` depend on (the localization's key too)."""
+    data = query_data_digest()
+    return StatesKey(
+        fingerprint=fingerprint_once(model_dir),
+        dtype=choose_dtype(options.dtype, options.device),
+        device=options.device,
+        template=TemplateKind(template).value,
+        normal_sha256=data["normal"],
+        malicious_sha256=data["malicious"],
+    )
+
+
 def query_data_digest() -> dict[str, str]:
     """Content hashes of the N and M sets, part of a states cache key."""
-    from harness.localization.data import load_query_set
-
     return {name: load_query_set(name).sha256 for name in ("normal", "malicious")}
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.drift.representation import GapComparison, RepresentationDrift
 from harness.drift.weights import WeightDrift
+from harness.layers import LayerRange
 from harness.localization.gap import GapRule
 
 
@@ -56,7 +57,7 @@ class DriftThresholds(BaseModel):
 
 
 def concentrates_in_band(
-    values: Sequence[float | None], band: tuple[int, int], factor: float
+    values: Sequence[float | None], band: LayerRange, factor: float
 ) -> bool:
     """Whether the mean inside ``band`` exceeds ``factor`` times the mean outside.
 
@@ -92,7 +93,7 @@ class DriftAssessment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    band: tuple[int, int] | None
+    band: LayerRange | None
     findings: list[DriftFinding]
 
     @property
@@ -106,7 +107,7 @@ def assess_drift(
     weights: WeightDrift | None = None,
     representation: RepresentationDrift | None = None,
     gap: GapComparison | None = None,
-    band: tuple[int, int] | None = None,
+    band: LayerRange | None = None,
 ) -> DriftAssessment:
     """Apply ``thresholds`` to whichever drift figures there are."""
     findings: list[DriftFinding] = []
@@ -120,7 +121,7 @@ def assess_drift(
 
 
 def _weight_findings(
-    drift: WeightDrift, t: DriftThresholds, band: tuple[int, int] | None
+    drift: WeightDrift, t: DriftThresholds, band: LayerRange | None
 ) -> list[DriftFinding]:
     found = []
     if drift.non_finite:
@@ -165,7 +166,7 @@ def _weight_findings(
 
 
 def _representation_findings(
-    drift: RepresentationDrift, t: DriftThresholds, band: tuple[int, int] | None
+    drift: RepresentationDrift, t: DriftThresholds, band: LayerRange | None
 ) -> list[DriftFinding]:
     found = []
     for name, cos in (("malicious", drift.malicious_cos), ("normal", drift.normal_cos)):
@@ -218,7 +219,7 @@ def _concentration(
     name: str,
     label: str,
     values: Sequence[float | None],
-    band: tuple[int, int],
+    band: LayerRange,
     t: DriftThresholds,
 ) -> list[DriftFinding]:
     if not concentrates_in_band(values, band, t.concentration_factor):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import CheckpointError, IncompatibleModelsError
+from harness.progress import progress_bar
 
 if TYPE_CHECKING:
     import torch
@@ -166,11 +167,13 @@ def weight_drift(
     layers = 1 + max((layer for layer, _, _ in keys), default=-1)
     sums: dict[tuple[int, str], list[float]] = {}  # (layer, projection) -> [d2, b2]
     non_finite: list[str] = []
-    for (layer, _group, projection), (s_key, b_key) in keys.items():
-        diff, base, finite = _squares(subject_map[s_key], baseline_map[b_key])
-        sums[(layer, projection)] = [diff if finite else math.nan, base]
-        if not finite:
-            non_finite.append(s_key)
+    with progress_bar(len(keys), "weight drift") as advance:
+        for (layer, _group, projection), (s_key, b_key) in keys.items():
+            diff, base, finite = _squares(subject_map[s_key], baseline_map[b_key])
+            sums[(layer, projection)] = [diff if finite else math.nan, base]
+            if not finite:
+                non_finite.append(s_key)
+            advance(1)
     return _drift(layers, sums, non_finite)
 
 

@@ -15,12 +15,25 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from harness import __version__
-from harness.checkpoint import LoadOptions
-from harness.layers import LayerRange
+from harness.checkpoint import LoadOptions, load_checkpoint, resolve_device
+from harness.judges import create_judge
+from harness.layers import LayerRange, num_layers
+from harness.localization.activations import last_token_states
 from harness.localization.data import QUERY_SETS, QuerySet, load_query_set
+from harness.localization.figure import render_profile
+from harness.localization.gap import (
+    BandResult,
+    PermutationNull,
+    find_band,
+    permutation_null,
+)
+from harness.localization.over_rejection import (
+    EvaluatorOracle,
+    OverRejectionEvaluator,
+)
 from harness.localization.profile import (
     DataInfo,
     ModelInfo,
@@ -32,12 +45,17 @@ from harness.localization.profile import (
     existence_record,
     search_record,
 )
+from harness.localization.reuse import StatesKey, fingerprint_once, remember_states
+from harness.localization.search import locate_by_over_rejection
 from harness.localization.settings import LocalizationSettings
-
-if TYPE_CHECKING:
-    from harness.localization.gap import BandResult, PermutationNull
-    from harness.localization.similarity import SimilarityCurves
-    from harness.prompts import PromptFormatter
+from harness.localization.similarity import (
+    SimilarityCurves,
+    exact_curves,
+    sampled_curves,
+)
+from harness.precision import choose_dtype
+from harness.progress import progress_bar
+from harness.prompts import PromptFormatter, TemplateKind
 
 
 def load_query_sets(
@@ -78,24 +96,22 @@ def locate_safety_layers(
     Returns:
         The profile; ``profile.safety_layers`` is ``[first, last]`` or None.
     """
-    from harness.checkpoint import (
-        fingerprint_checkpoint,
-        load_checkpoint,
-        resolve_device,
-    )
-
     settings = settings or LocalizationSettings()
     options = load_options or LoadOptions(device=resolve_device("auto"))
     sets = load_query_sets(queries)
     started = time.perf_counter()
-    fingerprint = fingerprint_checkpoint(model)
+    with progress_bar(1, f"fingerprint {Path(model).name}") as advance:
+        fingerprint = fingerprint_once(model)
+        advance(1)
     fingerprint_s = time.perf_counter() - started
     key = profile_key(fingerprint, sets, settings, options)
     cache = ProfileCache(cache_dir)
     profile = cache.get(key) if use_cache else None
     if profile is None:
         loaded_at = time.perf_counter()
-        loaded, tokenizer = load_checkpoint(model, options)
+        with progress_bar(1, f"load {Path(model).name}") as advance:
+            loaded, tokenizer = load_checkpoint(model, options)
+            advance(1)
         timings = {
             "fingerprint_s": fingerprint_s,
             "load_s": time.perf_counter() - loaded_at,
@@ -115,15 +131,27 @@ def profile_key(
     options: LoadOptions,
 ) -> str:
     """Cache key: the weights, the data, every setting, the dtype and device."""
-    from harness.precision import choose_dtype
-
     dtype = choose_dtype(options.dtype, options.device)
     return cache_key(
         fingerprint,
         data_infos(sets),
-        settings.model_dump(mode="json"),
+        settings_for_key(settings),
         f"{dtype}@{options.device}",
     )
+
+
+def settings_for_key(settings: LocalizationSettings) -> dict[str, Any]:
+    """Every setting; one left unset that profiles cached before it existed lack.
+
+    A setting added later enters the key only when it is set, so the profiles
+    already cached under the same settings (a baseline's above all) stay valid.
+    """
+    dumped = settings.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if not (k in ADDED_SETTINGS and v is None)}
+
+
+#: Settings added after profiles were first cached (unset: not in the key).
+ADDED_SETTINGS = frozenset({"over_rejection_limit"})
 
 
 def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
@@ -136,8 +164,6 @@ def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
 
 def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo:
     """Describe the loaded model for the profile."""
-    from harness.layers import num_layers
-
     return ModelInfo(
         ref=ref,
         fingerprint=fingerprint,
@@ -151,10 +177,10 @@ def model_info(model: Any, ref: str, fingerprint: str, device: str) -> ModelInfo
 
 def write_outputs(profile: SafetyLayerProfile, out_dir: Path) -> tuple[Path, Path]:
     """Write ``safety_profile.json`` and ``safety_profile.png`` into ``out_dir``."""
-    from harness.localization.figure import render_profile
-
-    json_path = profile.save(out_dir / "safety_profile.json")
-    png_path = render_profile(profile, out_dir / "safety_profile.png")
+    with progress_bar(1, "profile figure") as advance:
+        json_path = profile.save(out_dir / "safety_profile.json")
+        png_path = render_profile(profile, out_dir / "safety_profile.png")
+        advance(1)
     return json_path, png_path
 
 
@@ -166,26 +192,29 @@ def analyse_model(
     info: ModelInfo,
     timings: dict[str, float] | None = None,
 ) -> SafetyLayerProfile:
-    """Run the whole localization on a loaded model (no caching, no files)."""
-    from harness.prompts import PromptFormatter
+    """Run the whole localization on a loaded model (no caching, no files).
 
+    The N/M states are remembered (:mod:`harness.localization.reuse`) for
+    the drift checks that read the same checkpoint next.
+    """
     timings = dict(timings or {})
     started = time.perf_counter()
     formatter = PromptFormatter(tokenizer, settings.template)
     curves, null, band = existence_step(
-        model, tokenizer, formatter, sets, settings, timings
+        model,
+        tokenizer,
+        formatter,
+        sets,
+        settings,
+        timings,
+        states_key(sets, info, settings),
     )
     initial, source = _initial_range(band, settings, info.num_layers)
     search = None
     if initial is not None:
+        queries = over_rejection_subset(sets["over_rejection"], settings)
         search = search_step(
-            model,
-            tokenizer,
-            formatter,
-            sets["over_rejection"],
-            settings,
-            initial,
-            timings,
+            model, tokenizer, formatter, queries, settings, initial, timings
         )
     timings["analysis_s"] = time.perf_counter() - started
     status, layers, summary = _conclusion(band, search, initial, source)
@@ -209,6 +238,38 @@ def analyse_model(
     )
 
 
+def states_key(
+    sets: Mapping[str, QuerySet], info: ModelInfo, settings: LocalizationSettings
+) -> StatesKey:
+    """What the N/M states of this model depend on (batch size aside)."""
+    return StatesKey(
+        fingerprint=info.fingerprint,
+        dtype=info.dtype,
+        device=info.device,
+        template=TemplateKind(settings.template).value,
+        normal_sha256=sets["normal"].sha256,
+        malicious_sha256=sets["malicious"].sha256,
+    )
+
+
+def over_rejection_subset(
+    queries: QuerySet, settings: LocalizationSettings
+) -> QuerySet:
+    """At most ``settings.over_rejection_limit`` queries, evenly spread over the set.
+
+    Evenly spaced indices keep the set's order and its mix of templates, and
+    the same limit always picks the same queries.
+    """
+    limit = settings.over_rejection_limit
+    prompts = queries.prompts
+    if limit is None or limit >= len(prompts):
+        return queries
+    picked = tuple(prompts[i * len(prompts) // limit] for i in range(limit))
+    return QuerySet(
+        queries.name, f"{queries.source}[{limit} of {len(prompts)}]", picked
+    )
+
+
 def existence_step(
     model: Any,
     tokenizer: Any,
@@ -216,16 +277,15 @@ def existence_step(
     sets: Mapping[str, QuerySet],
     settings: LocalizationSettings,
     timings: dict[str, float],
+    remember: StatesKey | None = None,
 ) -> tuple[SimilarityCurves, PermutationNull, BandResult]:
-    """Hidden states, similarity curves, noise floor and the gap rule."""
-    from harness.localization.activations import last_token_states
-    from harness.localization.gap import find_band, permutation_null
-    from harness.localization.similarity import exact_curves, sampled_curves
-    from harness.progress import progress_bar
+    """Hidden states, similarity curves, noise floor and the gap rule.
 
+    With ``remember``, the states are kept under that key for the drift checks.
+    """
     started = time.perf_counter()
     normal, malicious = sets["normal"].prompts, sets["malicious"].prompts
-    with progress_bar(len(normal) + len(malicious), "hidden states") as advance:
+    with progress_bar(len(normal) + len(malicious), "hidden states N+M") as advance:
         states = [
             last_token_states(
                 model,
@@ -236,17 +296,21 @@ def existence_step(
             )
             for queries in (normal, malicious)
         ]
+    if remember is not None:
+        remember_states(remember, *states)
     timings["hidden_states_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    if settings.pairs == "exact":
-        curves = exact_curves(*states)
-    else:
-        curves = sampled_curves(*states, pairs=settings.sample_pairs)
-    normal_states, malicious_states = states
-    null = permutation_null(
-        normal_states, malicious_states, settings.gap, seed=settings.seed
-    )
-    band = find_band(curves.gap_deg, null.rises_deg, settings.gap)
+    with progress_bar(1, "similarity curves and noise floor") as advance:
+        if settings.pairs == "exact":
+            curves = exact_curves(*states)
+        else:
+            curves = sampled_curves(*states, pairs=settings.sample_pairs)
+        normal_states, malicious_states = states
+        null = permutation_null(
+            normal_states, malicious_states, settings.gap, seed=settings.seed
+        )
+        band = find_band(curves.gap_deg, null.rises_deg, settings.gap)
+        advance(1)
     timings["similarity_s"] = time.perf_counter() - started
     return curves, null, band
 
@@ -261,13 +325,6 @@ def search_step(
     timings: dict[str, float],
 ) -> SearchRecord:
     """The over-rejection search from ``initial``; returns its profile record."""
-    from harness.layers import num_layers
-    from harness.localization.over_rejection import (
-        EvaluatorOracle,
-        OverRejectionEvaluator,
-    )
-    from harness.localization.search import locate_by_over_rejection
-
     started = time.perf_counter()
     evaluator = OverRejectionEvaluator(
         model,
@@ -292,8 +349,6 @@ def search_step(
 
 def make_judge(name: str) -> Any:
     """The refusal judge of the R_o measurements (early stop: ``decide_prefix``)."""
-    from harness.judges import create_judge
-
     return create_judge(name)
 
 

@@ -1,29 +1,50 @@
-"""``python -m harness locate --model X --out DIR``: safety layers (paper §3)."""
+"""``python -m harness locate --model X --out DIR``: safety layers (paper §3).
+
+Every localization option comes from a field of
+:class:`~harness.localization.settings.LocalizationSettings` (or of the
+:class:`~harness.localization.gap.GapRule` and
+:class:`~harness.localization.search.SearchSettings` it holds), device and dtype
+from :class:`~harness.config.RunSettings`: defaults, choices and help are
+written once, on the models (:mod:`harness.cli_options`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from pathlib import Path
 
-from harness.errors import ConfigError
+from harness.checkpoint import LoadOptions, resolve_device
+from harness.cli_options import add_model_options, model_from_args
+from harness.config import RunSettings
+from harness.localization.api import locate_safety_layers, summarize
+from harness.localization.gap import GapRule
+from harness.localization.search import SearchSettings
+from harness.localization.settings import LocalizationSettings
+from harness.zoo import resolve_ref
 
-
-def _pair(text: str) -> tuple[int, int]:
-    """Parse ``A,B`` (two integers) for windows and ranges."""
-    try:
-        first, last = (int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected two integers like 6,12 or -2,2, got {text!r}"
-        ) from None
-    return first, last
+#: Fields of each settings model the command exposes, in help order.
+RUN_FIELDS = ("device", "dtype")
+LOCALIZATION_FIELDS = ("template", "batch_size", "pairs", "sample_pairs", "seed")
+GAP_FIELDS = ("min_rise_deg",)
+SEARCH_FIELDS = (
+    "alpha",
+    "direction",
+    "upper_window",
+    "lower_window",
+    "max_extension",
+)
+SEARCH_RUN_FIELDS = (
+    "max_new_tokens",
+    "initial_range",
+    "over_rejection_limit",
+    "include_o_proj",
+    "judge",
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``locate`` command."""
-    from harness.localization.gap import GapRule
-
     parser = subparsers.add_parser(
         "locate",
         help="localize the safety layers of a checkpoint (paper §3)",
@@ -34,104 +55,54 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--out", required=True, help="output directory")
     data = parser.add_argument_group("query sets (JSONL, CSV or plain text)")
     for name in ("normal", "malicious", "over-rejection"):
-        data.add_argument(f"--{name}", metavar="FILE", help=f"{name} queries")
+        data.add_argument(
+            f"--{name}", metavar="FILE", help=f"{name} queries (default: shipped)"
+        )
     run = parser.add_argument_group("run")
-    run.add_argument("--device", default="auto", help="cpu, cuda, ... (default auto)")
-    run.add_argument(
-        "--dtype",
-        default="auto",
-        choices=("auto", "float32", "bfloat16", "float16"),
-        help="auto: bf16 where the hardware runs it natively, else fp32",
-    )
-    run.add_argument(
-        "--template",
-        default="auto",
-        choices=("auto", "chat", "alpaca"),
-        help="auto: the chat template if the tokenizer has one; alpaca: the paper's",
-    )
-    run.add_argument("--batch-size", type=int, default=128)
-    run.add_argument(
-        "--pairs",
-        default="exact",
-        choices=("exact", "sampled"),
-        help="exact: every pair; sampled: 500 random pairs with the authors' seeds",
-    )
+    add_model_options(run, RunSettings, RUN_FIELDS)
+    add_model_options(run, LocalizationSettings, LOCALIZATION_FIELDS)
     run.add_argument("--no-cache", action="store_true", help="recompute the profile")
     run.add_argument("--cache-dir", default=None, help="profile cache directory")
     existence = parser.add_argument_group("existence analysis")
-    existence.add_argument(
-        "--min-rise",
-        type=float,
-        default=GapRule().min_rise_deg,
-        metavar="DEG",
-        help="smallest gap rise (degrees) that counts as a band, besides beating "
-        f"the permutation floor (default {GapRule().min_rise_deg})",
+    add_model_options(
+        existence,
+        GapRule,
+        GAP_FIELDS,
+        dest="gap",
+        names={"min_rise_deg": "--min-rise"},
+        metavars={"min_rise_deg": "DEG"},
     )
     search = parser.add_argument_group("over-rejection search")
-    search.add_argument(
-        "--max-new-tokens", type=int, default=8, help="R_o tokens per query at most"
+    add_model_options(
+        search,
+        LocalizationSettings,
+        SEARCH_RUN_FIELDS,
+        names={"include_o_proj": "--o-proj"},
+        metavars={"initial_range": "I,J", "over_rejection_limit": "N"},
     )
-    search.add_argument("--alpha", type=float, default=None, help="fix alpha")
-    search.add_argument("--direction", default="auto", choices=("auto", "up", "down"))
-    search.add_argument(
-        "--initial-range",
-        type=_pair,
-        default=None,
-        metavar="I,J",
-        help="start the search here instead of from the gap curve",
+    add_model_options(
+        search,
+        SearchSettings,
+        SEARCH_FIELDS,
+        dest="search",
+        metavars={"max_extension": "N"},
     )
-    for bound in ("upper", "lower"):
-        search.add_argument(
-            f"--{bound}-window",
-            type=_pair,
-            default=(-2, 2),
-            metavar="A,B",
-            help=f"{bound}-bound offsets A..B (write --{bound}-window=-2,2)",
-        )
-    search.add_argument(
-        "--max-extension",
-        type=int,
-        default=3,
-        metavar="N",
-        help="grow a window by up to N layers while its winner sits on the edge "
-        "(0: the paper's fixed windows)",
-    )
-    search.add_argument(
-        "--no-o-proj", action="store_true", help="leave o_proj unscaled"
-    )
-    search.add_argument("--judge", default="opening", choices=("opening", "keyword"))
     parser.set_defaults(run=run_locate)
 
 
-def settings_from_args(args: argparse.Namespace) -> Any:
-    """Build :class:`LocalizationSettings` from parsed arguments."""
-    from pydantic import ValidationError
+def settings_from_args(args: argparse.Namespace) -> LocalizationSettings:
+    """Build :class:`LocalizationSettings` from parsed arguments.
 
-    from harness.localization.gap import GapRule
-    from harness.localization.search import SearchSettings
-    from harness.localization.settings import LocalizationSettings
+    Raises:
+        ConfigError: a value the settings reject (``--initial-range 3,1``).
+    """
+    return model_from_args(LocalizationSettings, args)
 
-    try:
-        search = SearchSettings(
-            alpha=args.alpha,
-            direction=args.direction,
-            upper_window=args.upper_window,
-            lower_window=args.lower_window,
-            max_extension=args.max_extension,
-        )
-        return LocalizationSettings(
-            template=args.template,
-            batch_size=args.batch_size,
-            pairs=args.pairs,
-            gap=GapRule(min_rise_deg=args.min_rise),
-            search=search,
-            max_new_tokens=args.max_new_tokens,
-            include_o_proj=not args.no_o_proj,
-            judge=args.judge,
-            initial_range=args.initial_range,
-        )
-    except ValidationError as e:
-        raise ConfigError(f"invalid locate options: {e}") from e
+
+def load_options_from_args(args: argparse.Namespace) -> LoadOptions:
+    """Device and dtype, validated by :class:`RunSettings`."""
+    run = model_from_args(RunSettings, args, fields=RUN_FIELDS)
+    return LoadOptions(device=resolve_device(run.device), dtype=run.dtype)
 
 
 def quiet_openmp() -> None:
@@ -146,19 +117,12 @@ def quiet_openmp() -> None:
 
 def run_locate(args: argparse.Namespace) -> int:
     """Run the localization and print a short summary."""
-    from pathlib import Path
-
     quiet_openmp()
-
-    from harness.checkpoint import LoadOptions, resolve_device
-    from harness.localization.api import locate_safety_layers, summarize
-    from harness.zoo import resolve_ref
-
     profile = locate_safety_layers(
         resolve_ref(args.model),
         ref=args.model,
         settings=settings_from_args(args),
-        load_options=LoadOptions(device=resolve_device(args.device), dtype=args.dtype),
+        load_options=load_options_from_args(args),
         queries={
             "normal": args.normal,
             "malicious": args.malicious,

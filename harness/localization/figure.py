@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.layers import LayerRange
 from harness.localization.profile import PairCurves, SafetyLayerProfile, SweepRecord
 
 _COLOURS = {"N-N": "tab:blue", "M-M": "tab:red", "N-M": "tab:purple"}
@@ -77,7 +78,7 @@ def _gap(axis: Any, profile: SafetyLayerProfile) -> None:
     axis.legend(loc="upper left", fontsize=8)
 
 
-def _shade(axis: Any, bounds: tuple[int, int] | None, colour: str, label: str) -> None:
+def _shade(axis: Any, bounds: LayerRange | None, colour: str, label: str) -> None:
     if bounds is not None:
         first, last = bounds
         axis.axvspan(first - 0.5, last + 0.5, color=colour, alpha=0.2, label=label)

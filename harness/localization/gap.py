@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.layers import LayerRange
+from harness.localization.similarity import angles_deg, cosine_matrix
+
 if TYPE_CHECKING:
     import torch
 
@@ -41,16 +44,48 @@ class GapRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    onset_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
-    level_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
-    flat_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
-    #: 1.6 deg, measured (issue 14, docs/localization.md "The minimum rise"):
-    #: the planted band of smol-banded rises 1.74 deg, qwen-coder's 1.50 deg
-    #: bump is not confirmed by the search, band-less models stay under 1 deg.
-    min_rise_deg: float = Field(default=1.6, ge=0.0)
-    permutations: int = Field(default=1000, ge=0)
-    noise_quantile: float = Field(default=0.95, gt=0.0, lt=1.0)
-    exclude_final_layer: bool = True
+    onset_fraction: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=1.0,
+        description="the band starts where the gap has risen by this share of its rise",
+    )
+    level_fraction: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="the band may end only once the gap has risen by this share",
+    )
+    flat_fraction: float = Field(
+        default=0.25,
+        gt=0.0,
+        lt=1.0,
+        description="the band ends where the gap grows by less than this share "
+        "of its steepest step so far",
+    )
+    #: 1.6 deg, measured (docs/localization.md "The minimum rise"): the planted
+    #: band of smol-banded rises 1.74 deg, qwen-coder's 1.50 deg bump is not
+    #: confirmed by the search, band-less models stay under 1 deg.
+    min_rise_deg: float = Field(
+        default=1.6,
+        ge=0.0,
+        description="smallest gap rise (degrees) that counts as a band, besides "
+        "beating the permutation floor",
+    )
+    permutations: int = Field(
+        default=1000, ge=0, description="label permutations of the noise floor"
+    )
+    noise_quantile: float = Field(
+        default=0.95,
+        gt=0.0,
+        lt=1.0,
+        description="quantile of the permuted rises the gap must exceed",
+    )
+    exclude_final_layer: bool = Field(
+        default=True,
+        description="leave the last block (read after the final norm) out of "
+        "the rule (docs/localization.md, note 1)",
+    )
 
 
 @dataclass(frozen=True)
@@ -82,7 +117,7 @@ def rise_of(gap: Sequence[float]) -> Rise:
     return Rise(base, peak, gap[peak] - gap[base])
 
 
-def band_edges(gap: Sequence[float], rise: Rise, rule: GapRule) -> tuple[int, int]:
+def band_edges(gap: Sequence[float], rise: Rise, rule: GapRule) -> LayerRange:
     """Return the onset and end layers of a rising gap curve (module docstring)."""
     base = gap[rise.base_layer]
     first = next(
@@ -96,8 +131,8 @@ def band_edges(gap: Sequence[float], rise: Rise, rule: GapRule) -> tuple[int, in
         reached = gap[k] - base >= rule.level_fraction * rise.rise_deg
         # paper §3.4.3: the range ends where the gap's growth first levels off.
         if reached and gap[k + 1] - gap[k] < rule.flat_fraction * peak_growth:
-            return first, k
-    return first, rise.peak_layer
+            return LayerRange(first, k)
+    return LayerRange(first, rise.peak_layer)
 
 
 def find_band(
@@ -161,8 +196,6 @@ def permutation_null(
     pair of masked sums, so a thousand shuffles cost about one Gram matrix each.
     """
     import torch
-
-    from harness.localization.similarity import angles_deg, cosine_matrix
 
     pooled = torch.cat([normal, malicious])
     angles = angles_deg(cosine_matrix(pooled, pooled))

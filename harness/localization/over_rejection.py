@@ -19,9 +19,7 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from harness.judges.base import Judge, decide_prefix
 from harness.layers import LayerRange, num_layers
@@ -43,6 +41,9 @@ from harness.localization.scaling import scaled_layers
 from harness.localization.search import RoPoint
 from harness.progress import Advance, progress_bar
 from harness.prompts import stop_token_ids
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class OverRejectionEvaluator:
         boundary: int,
         advance: Advance | None,
     ) -> RoMeasurement:
+        import torch
+
         source, target = self._lower.plan(BlockStates(layer_range, alpha), boundary)
         started = time.perf_counter()
         refused: list[bool] = [False] * len(self)
@@ -272,6 +275,8 @@ class OverRejectionEvaluator:
 
     def _advance(self, state: _Rows, keep: list[int], cache: Any) -> _Rows:
         """Drop decided rows from the batch and run one decoding step."""
+        import torch
+
         if len(keep) < len(state.rows):
             selected = torch.tensor(keep, device=state.tokens.device)
             cache.batch_select_indices(selected)

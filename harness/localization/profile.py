@@ -97,7 +97,7 @@ class Existence(_Strict):
 class StepRecord(_Strict):
     """One sweep candidate, compared with the sweep's winner."""
 
-    range: tuple[int, int]
+    range: LayerRange
     count: int
     difference: int | None
     only_step: int | None
@@ -112,7 +112,7 @@ class SweepRecord(_Strict):
 
     kind: str
     alpha: float
-    winner: tuple[int, int]
+    winner: LayerRange
     unique_winner: bool
     spread: float
     margin_within_noise: bool | None
@@ -131,7 +131,7 @@ class AlphaRecord(_Strict):
 class SearchRecord(_Strict):
     """Paper §3.4: the over-rejection search."""
 
-    initial_range: tuple[int, int]
+    initial_range: LayerRange
     queries: int
     baseline: int
     baseline_refused: str | None
@@ -142,7 +142,7 @@ class SearchRecord(_Strict):
     spread_reached: bool
     upper: SweepRecord
     lower: SweepRecord
-    located: tuple[int, int]
+    located: LayerRange
     conclusive: bool
     margin_within_noise: bool
 
@@ -155,12 +155,12 @@ class SafetyLayerProfile(_Strict):
     created_at: str
     status: Status
     summary: str
-    safety_layers: tuple[int, int] | None
+    safety_layers: LayerRange | None
     model: ModelInfo
     data: dict[str, DataInfo]
     settings: dict[str, Any]
     existence: Existence
-    initial_range: tuple[int, int] | None
+    initial_range: LayerRange | None
     initial_range_source: Literal["gap", "user"] | None
     search: SearchRecord | None
     timings: dict[str, float]
@@ -279,9 +279,7 @@ def existence_record(
     )
 
 
-def sweep_record(
-    sweep: Sweep, refused: dict[tuple[int, int], str | None]
-) -> SweepRecord:
+def sweep_record(sweep: Sweep, refused: dict[LayerRange, str | None]) -> SweepRecord:
     """One sweep with its paired comparisons and per-query flags."""
     steps = []
     for step in sweep.steps:
@@ -317,7 +315,7 @@ def search_record(
 ) -> SearchRecord:
     """The search section; ``refused`` maps (range, alpha) to per-query flags."""
 
-    def at(alpha: float) -> dict[tuple[int, int], str | None]:
+    def at(alpha: float) -> dict[LayerRange, str | None]:
         return {r: flags(f) for (r, a), f in refused.items() if a == alpha}
 
     return SearchRecord(

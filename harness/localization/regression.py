@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.drift.verdict import DriftThresholds
 from harness.errors import ConfigError
 from harness.io import describe_errors, read_yaml_mapping
+from harness.layers import LayerRange
 from harness.localization.profile import SafetyLayerProfile
 
 
@@ -118,7 +119,7 @@ def _check_gap(
 
 def _check_range(
     current: SafetyLayerProfile,
-    before: tuple[int, int],
+    before: LayerRange,
     policy: SafetyLayerPolicy,
     problems: list[str],
 ) -> None:

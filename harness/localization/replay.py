@@ -21,14 +21,13 @@ the real blocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
-from harness.layers import decoder_layers, forward_hooks
+from harness.layers import LayerRange, decoder_layers, forward_hooks
 
 _CACHE_KWARGS = ("cache", "past_key_values", "past_key_value")
 Update = tuple[tuple[Any, ...], dict[str, Any]]
@@ -38,7 +37,7 @@ Update = tuple[tuple[Any, ...], dict[str, Any]]
 class BlockStates:
     """The scaling state of every block: ``scaled`` (inclusive) times ``alpha``."""
 
-    scaled: tuple[int, int] | None
+    scaled: LayerRange | None
     alpha: float = 1.0
 
     def factor(self, block: int) -> float:
@@ -146,32 +145,39 @@ class LowerBlocks:
                 last = index == record.boundary - 1
                 output = kept.output if last else None
                 updates = kept.updates.get(index, [])
-                layers[index] = _ReplayBlock(block, updates, output)
+                layers[index] = replay_block_class()(block, updates, output)
             yield
         finally:
             for index, block in enumerate(originals):
                 layers[index] = block
 
 
-class _ReplayBlock(torch.nn.Module):
-    """Stands in for a lower block: replays its cache writes and its output."""
+@functools.cache
+def replay_block_class() -> Any:
+    """The stand-in block class (built on first use: torch loads lazily)."""
+    import torch
 
-    def __init__(self, block: Any, updates: list[Update], output: Any) -> None:
-        super().__init__()
-        # Kept out of the module tree, so the stand-in owns no parameters.
-        object.__setattr__(self, "_block", block)
-        self._updates = updates
-        self._output = output
+    class ReplayBlock(torch.nn.Module):
+        """Stands in for a lower block: replays its cache writes and its output."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(object.__getattribute__(self, "_block"), name)
+        def __init__(self, block: Any, updates: list[Update], output: Any) -> None:
+            super().__init__()
+            # Kept out of the module tree, so the stand-in owns no parameters.
+            object.__setattr__(self, "_block", block)
+            self._updates = updates
+            self._output = output
 
-    def forward(self, hidden_states: Any, *args: Any, **kwargs: Any) -> Any:
-        cache = next((kwargs[k] for k in _CACHE_KWARGS if k in kwargs), None)
-        if cache is not None:
-            for call_args, call_kwargs in self._updates:
-                cache.update(*call_args, **call_kwargs)
-        return hidden_states if self._output is None else self._output
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(object.__getattribute__(self, "_block"), name)
+
+        def forward(self, hidden_states: Any, *args: Any, **kwargs: Any) -> Any:
+            cache = next((kwargs[k] for k in _CACHE_KWARGS if k in kwargs), None)
+            if cache is not None:
+                for call_args, call_kwargs in self._updates:
+                    cache.update(*call_args, **call_kwargs)
+            return hidden_states if self._output is None else self._output
+
+    return ReplayBlock

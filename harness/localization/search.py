@@ -39,20 +39,62 @@ class SearchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alpha: float | None = Field(default=None, gt=0.0)
-    alpha_step: float = Field(default=0.05, gt=0.0, lt=1.0)
-    max_alpha_steps: int = Field(default=6, ge=1)
-    direction: Literal["auto", "up", "down"] = "auto"
-    saturation_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
-    min_spread_fraction: float = Field(default=0.02, ge=0.0)
-    upper_window: tuple[int, int] = (-2, 2)
-    lower_window: tuple[int, int] = (-2, 2)
-    #: Layers a window may grow by, one at a time, while its winner sits on
-    #: its edge (0: the paper's fixed windows). On zoo:smol-banded the lower
-    #: sweep's winner sat on the edge of [-2, 2], one layer inside the
-    #: planted band's bound (docs/localization.md).
-    max_extension: int = Field(default=3, ge=0)
-    significance: float = Field(default=0.05, gt=0.0, lt=1.0)
+    alpha: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="scaling factor of the sweeps (unset: chosen as in App. A.3.4)",
+    )
+    alpha_step: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=1.0,
+        description="step of alpha away from 1 while it is chosen",
+    )
+    max_alpha_steps: int = Field(
+        default=6, ge=1, description="alpha steps tried at most"
+    )
+    direction: Literal["auto", "up", "down"] = Field(
+        default="auto",
+        description="up: alpha > 1 and arg-max R_o; down: alpha < 1 and arg-min; "
+        "auto: down when the unscaled R_o is near saturation",
+    )
+    saturation_fraction: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="auto direction: down when the unscaled model refuses at "
+        "least this share of the queries",
+    )
+    min_spread_fraction: float = Field(
+        default=0.02,
+        ge=0.0,
+        description="alpha is chosen once the upper sweep's R_o spread (sample "
+        "std) reaches this share of the queries",
+    )
+    upper_window: tuple[int, int] = Field(
+        default=(-2, 2),
+        description="upper-bound offsets A..B around the initial j (on the "
+        "command line --upper-window=-2,2)",
+    )
+    lower_window: tuple[int, int] = Field(
+        default=(-2, 2),
+        description="lower-bound offsets A..B around the initial i (on the "
+        "command line --lower-window=-2,2)",
+    )
+    #: On zoo:smol-banded the lower sweep's winner sat on the edge of [-2, 2],
+    #: one layer inside the planted band's bound (docs/localization.md).
+    max_extension: int = Field(
+        default=3,
+        ge=0,
+        description="grow a window by up to N layers while its winner sits on "
+        "its edge (0: the paper's fixed windows)",
+    )
+    significance: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=1.0,
+        description="level of the McNemar test that flags a margin within noise",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Every setting of one localization run (all of them enter the profile's cache key)."""
+"""Every setting of one localization run (all of them enter the profile's cache key).
+
+Each field's ``description`` is also the help of its ``python -m harness
+locate`` option (:mod:`harness.cli_options`), so the meaning and the default
+are written once, here.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,71 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.layers import LayerRange
 from harness.localization.gap import GapRule
 from harness.localization.search import SearchSettings
 from harness.localization.similarity import PairMode
 from harness.prompts import TemplateKind
 
+#: Over-rejection queries the safety-layer suite's search uses by default
+#: (:meth:`LocalizationSettings.for_suite`): the size of the zoo's R_o sample,
+#: a third of the shipped 366, so the search costs a third
+#: (docs/performance-safety-layers.md).
+SUITE_OVER_REJECTION_LIMIT = 120
+
 
 class LocalizationSettings(BaseModel):
-    """How to localize safety layers (paper §3); defaults follow the paper.
-
-    Attributes:
-        template: How queries become prompts. ``auto`` uses the model's chat
-            template when it has one; ``alpaca`` is the paper's (App. A.1).
-        batch_size: Queries per forward pass.
-        pairs: ``exact`` (every pair) or ``sampled`` (``sample_pairs`` random
-            pairs per type with the authors' seeds).
-        gap: The initial-range rule and its noise floor.
-        search: The over-rejection search.
-        max_new_tokens: Tokens generated per over-rejection query at most.
-        include_o_proj: Scale ``o_proj`` too (the current authors' script does;
-            the OpenReview version effectively did not; docs/localization.md, note 4).
-        judge: A judge of :mod:`harness.judges`: ``opening`` (refusal template
-            at the start; decides after a few tokens) or ``keyword`` (the
-            structure-aware judge; decides once it has read its window).
-        initial_range: Start the search here instead of from the gap curve.
-        seed: Seed of the label permutations.
-    """
+    """How to localize safety layers (paper §3); defaults follow the paper."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    template: TemplateKind = TemplateKind.AUTO
-    batch_size: int = Field(default=128, ge=1)
-    pairs: PairMode = "exact"
-    sample_pairs: int = Field(default=500, ge=1)
-    gap: GapRule = GapRule()
-    search: SearchSettings = SearchSettings()
-    max_new_tokens: int = Field(default=8, ge=1)
-    include_o_proj: bool = True
-    judge: Literal["opening", "keyword"] = "opening"
-    initial_range: tuple[int, int] | None = None
-    seed: int = 0
+    template: TemplateKind = Field(
+        default=TemplateKind.AUTO,
+        description="how queries become prompts: auto = the chat template if "
+        "the tokenizer has one; alpaca = the paper's (App. A.1)",
+    )
+    batch_size: int = Field(
+        default=128, ge=1, description="queries per forward pass (states and R_o)"
+    )
+    pairs: PairMode = Field(
+        default="exact",
+        description="exact: every N-N, M-M and N-M pair; sampled: sample_pairs "
+        "random pairs per type with the authors' seeds",
+    )
+    sample_pairs: int = Field(
+        default=500, ge=1, description="pairs per type when pairs is sampled"
+    )
+    gap: GapRule = Field(
+        default=GapRule(), description="the initial-range rule and its noise floor"
+    )
+    search: SearchSettings = Field(
+        default=SearchSettings(), description="the over-rejection search"
+    )
+    max_new_tokens: int = Field(
+        default=8, ge=1, description="R_o tokens generated per query at most"
+    )
+    include_o_proj: bool = Field(
+        default=True,
+        description="scale o_proj too, as the current authors' script does "
+        "(off: the OpenReview version; docs/localization.md, note 4)",
+    )
+    judge: Literal["opening", "keyword"] = Field(
+        default="opening",
+        description="refusal judge of R_o: opening (refusal template at the "
+        "start, decides after a few tokens) or keyword (structure-aware)",
+    )
+    initial_range: LayerRange | None = Field(
+        default=None,
+        description="start the search from this inclusive layer range instead "
+        "of the gap curve's",
+    )
+    over_rejection_limit: int | None = Field(
+        default=None,
+        ge=2,
+        description="use at most N over-rejection queries, evenly spread over "
+        "the set (unset: all; the search's cost is proportional)",
+    )
+    seed: int = Field(default=0, description="seed of the label permutations")
 
     @model_validator(mode="after")
     def _ordered_range(self) -> LocalizationSettings:
@@ -56,3 +86,15 @@ class LocalizationSettings(BaseModel):
                     f"initial_range [{first}, {last}] must satisfy 0 <= first <= last"
                 )
         return self
+
+    @classmethod
+    def for_suite(cls, batch_size: int | None = None) -> LocalizationSettings:
+        """The safety-layer suite's settings: bounded R_o search, the given batch.
+
+        Args:
+            batch_size: Queries per forward pass (default: this model's default).
+        """
+        values: dict[str, int] = {"over_rejection_limit": SUITE_OVER_REJECTION_LIMIT}
+        if batch_size is not None:
+            values["batch_size"] = batch_size
+        return cls.model_validate(values)

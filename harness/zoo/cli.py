@@ -7,12 +7,40 @@ import json
 import sys
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.cli_options import add_model_options, model_from_args
 from harness.errors import SourcePackageMissingError
-from harness.zoo import cache
-from harness.zoo.recipes import PROFILES, zoo_recipes
+from harness.zoo import cache, ensure_model
+from harness.zoo.build import cached_path, remeasure
+from harness.zoo.recipes import PROFILE_ENV, PROFILES, zoo_recipes
 
 #: ``zoo list`` pads names to this width at least.
 NAME_WIDTH = 18
+
+
+class ZooOptions(BaseModel):
+    """Options of the ``zoo`` subcommands: each one's default and meaning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: str | None = Field(
+        default=None,
+        description=f"recipe profile (unset: ${PROFILE_ENV} or full)",
+    )
+    as_json: bool = Field(default=False, description="print JSON")
+    from_recipe: bool = Field(
+        default=False,
+        description="train and measure as the recipes say, instead of applying "
+        "the deltas the package ships (replaces shipped builds in the cache)",
+    )
+
+    @field_validator("profile")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROFILES:
+            raise ValueError(f"unknown zoo profile {value!r}; use {PROFILES}")
+        return value
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,17 +57,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "build", help="build models (by default all whose packages are installed)"
     )
     build.add_argument("names", nargs="*", metavar="NAME", help="models to build")
-    build.add_argument(
-        "--from-recipe",
-        action="store_true",
-        help="train and measure as the recipes say, instead of applying the "
-        "deltas the package ships (replaces shipped builds in the cache)",
-    )
+    add_model_options(build, ZooOptions, ["from_recipe"])
     _profile_option(build)
     build.set_defaults(run=run_build)
     listing = commands.add_parser("list", help="list models, their state and rates")
     _profile_option(listing)
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_model_options(listing, ZooOptions, ["as_json"], names={"as_json": "--json"})
     listing.set_defaults(run=run_list)
     measure = commands.add_parser(
         "measure", help="measure built models again and update their manifests"
@@ -48,18 +71,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _profile_option(measure)
     measure.set_defaults(run=run_measure)
     path = commands.add_parser("path", help="print a model's directory (builds it)")
-    path.add_argument("name", metavar="NAME")
+    path.add_argument("name", metavar="NAME", help="model to print the directory of")
     _profile_option(path)
     path.set_defaults(run=run_path)
 
 
 def _profile_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=None,
-        help="recipe profile (default: $SAFETY_HARNESS_ZOO_PROFILE or full)",
-    )
+    add_model_options(parser, ZooOptions, ["profile"], choices={"profile": PROFILES})
+
+
+def _options(args: argparse.Namespace) -> ZooOptions:
+    """The zoo options the user gave, over :class:`ZooOptions`' defaults."""
+    return model_from_args(ZooOptions, args)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -69,12 +92,11 @@ def run_build(args: argparse.Namespace) -> int:
     with a note on stderr (exit status 2 if that leaves nothing built); a
     named one is an error.
     """
-    from harness.zoo import ensure_model
-
+    options = _options(args)
     built = 0
-    for name in args.names or list(zoo_recipes(args.profile)):
+    for name in args.names or list(zoo_recipes(options.profile)):
         try:
-            path = ensure_model(name, args.profile, from_recipe=args.from_recipe)
+            path = ensure_model(name, options.profile, from_recipe=options.from_recipe)
         except SourcePackageMissingError as e:
             if args.names:
                 raise
@@ -87,10 +109,9 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_measure(args: argparse.Namespace) -> int:
     """Re-run the evaluation of built models; print their refusal rates."""
-    from harness.zoo.build import remeasure
-
-    for name in args.names or list(zoo_recipes(args.profile)):
-        metrics = remeasure(name, args.profile)["metrics"]
+    profile = _options(args).profile
+    for name in args.names or list(zoo_recipes(profile)):
+        metrics = remeasure(name, profile)["metrics"]
         rates = "  ".join(f"{k}={v['refusal_rate']:.0%}" for k, v in metrics.items())
         print(f"{name}\t{rates}")
     return 0
@@ -98,16 +119,15 @@ def run_measure(args: argparse.Namespace) -> int:
 
 def run_path(args: argparse.Namespace) -> int:
     """Print the directory of one model, building it first if needed."""
-    from harness.zoo import ensure_model
-
-    print(ensure_model(args.name, args.profile))
+    print(ensure_model(args.name, _options(args).profile))
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every model of the profile: built or not, and its measured rates."""
-    rows = [_describe(name, args.profile) for name in zoo_recipes(args.profile)]
-    if args.json:
+    options = _options(args)
+    rows = [_describe(name, options.profile) for name in zoo_recipes(options.profile)]
+    if options.as_json:
         print(json.dumps(rows, indent=2))
         return 0
     width = max([NAME_WIDTH, *(len(row["name"]) for row in rows)])
@@ -117,8 +137,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _describe(name: str, profile: str | None) -> dict[str, Any]:
-    from harness.zoo.build import cached_path
-
     try:
         path = cached_path(name, profile)
     except SourcePackageMissingError as e:
