@@ -4,8 +4,11 @@
 of :mod:`harness.repair.rungs` in order, judges every candidate with the
 caller's ``judge`` (the gate's suites: safety and over-refusal) and a utility
 check of its own, and keeps the first candidate that passes with the least
-utility loss. The kept directory is published atomically with its manifest;
-the inputs are only read (their fingerprints are checked before and after).
+utility loss. The kept directory is published atomically with its manifest
+and HTML report; the inputs are only read (their fingerprints are checked
+before and after). Every finished candidate goes to a journal beside the
+output (:mod:`harness.repair.journal`), so a run killed mid-rung resumes from
+its last finished candidate.
 """
 
 from __future__ import annotations
