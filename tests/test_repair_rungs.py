@@ -69,6 +69,8 @@ def test_safety_vector_adds_aligned_minus_base_at_the_smallest_passing_scale(
     key = "model.layers.1.self_attn.q_proj.weight"
     assert torch.allclose(kept[key], f[key] + 0.5 * (a[key] - b[key]), atol=1e-6)
     assert json.loads((out / MANIFEST).read_text())["rung"] == "vector"
+    page = (out / REPORT).read_text()
+    assert "Kept: <b>vector</b>" in page and str(out.resolve()) in page
 
 
 def test_rungs_that_need_the_base_are_skipped_without_it(

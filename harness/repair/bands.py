@@ -1,6 +1,6 @@
 """Which decoder blocks a repair acts on, and the bands the revert rung tries.
 
-The band is chosen by measurement (issue 15): the band the user gives, else
+The band is chosen by measurement: the band the user gives, else
 the baseline's located safety layers (paper §3.4), else the window where the
 fine-tune moved the attention and MLP weights most (:mod:`harness.drift`).
 The revert rung then widens it one step at a time toward the neighbouring
@@ -79,9 +79,9 @@ def widening_bands(
     return bands
 
 
-def _grow(first: int, last: int, drift: Sequence[float]) -> tuple[int, int]:
+def _grow(first: int, last: int, drift: Sequence[float]) -> LayerRange:
     below = drift[first - 1] if first > 0 else -1.0
     above = drift[last + 1] if last < len(drift) - 1 else -1.0
     if below < 0 and above < 0:
-        return first, last
-    return (first - 1, last) if below > above else (first, last + 1)
+        return LayerRange(first, last)
+    return LayerRange(first - 1, last) if below > above else LayerRange(first, last + 1)
