@@ -33,6 +33,7 @@ from harness.training.examples import (
     TokenizedExample,
     tokenize_examples,
 )
+from harness.training.freeze import FrozenParamsGuard, train_only_band
 
 LORA_TARGETS = (
     "q_proj",
@@ -164,7 +165,6 @@ def _band_guard(model: Any, config: SFTConfig) -> list[Any]:
             "train_band trains the band's full weights; it cannot be combined "
             "with LoRA (lora_rank > 0; use lora_layers instead)"
         )
-    from harness.training.freeze import FrozenParamsGuard, train_only_band
 
     train_only_band(model, *config.train_band)
     return [FrozenParamsGuard(model)]
