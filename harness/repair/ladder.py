@@ -293,7 +293,7 @@ def _run_tier(
                 return done
             continue
         candidate = Candidate(record.rung, dict(proposal.params))
-        candidate.path = _fresh(ctx, record.rung)
+        candidate.path = _fresh(ctx, record.rung, len(record.candidates) + 1)
         started = time.perf_counter()
         result = proposal.build(candidate.path)
         candidate.params |= result.params
@@ -310,9 +310,13 @@ def _run_tier(
     return kept
 
 
-def _fresh(ctx: Context, rung: str) -> Path:
-    """A new candidate directory under the scratch (never reused)."""
-    for number in range(1, 100_000):
+def _fresh(ctx: Context, rung: str, first: int) -> Path:
+    """A new candidate directory under the scratch, numbered from ``first``.
+
+    The number follows the rung's candidates, so each candidate's gate
+    reports (named after its directory) are its own.
+    """
+    for number in range(first, first + 100_000):
         path = ctx.candidate_dir(f"{rung}-{number:03d}")
         if not path.exists():
             return path
