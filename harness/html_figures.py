@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.drift.representation import GapComparison
+from harness.layers import LayerRange
 
 LAYER_LABEL = "layer (decoder block, 0-based)"
 
 
-def gap_png(gap: GapComparison, band: tuple[int, int] | None) -> bytes:
+def gap_png(gap: GapComparison, band: LayerRange | None) -> bytes:
     """The N-M angle-gap curves of subject and baseline, with the noise band."""
     return _png(gap_figure(gap, band))
 
@@ -25,13 +26,13 @@ def gap_png(gap: GapComparison, band: tuple[int, int] | None) -> bytes:
 def heatmap_png(
     rows: Mapping[str, Sequence[float | None]],
     title: str,
-    band: tuple[int, int] | None,
+    band: LayerRange | None,
 ) -> bytes:
     """One row per named series, one column per layer; the band outlined."""
     return _png(heatmap_figure(rows, title, band))
 
 
-def gap_figure(gap: GapComparison, band: tuple[int, int] | None) -> Any:
+def gap_figure(gap: GapComparison, band: LayerRange | None) -> Any:
     """The matplotlib figure of :func:`gap_png`."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(9, 3.8))
@@ -68,7 +69,7 @@ def gap_figure(gap: GapComparison, band: tuple[int, int] | None) -> Any:
 def heatmap_figure(
     rows: Mapping[str, Sequence[float | None]],
     title: str,
-    band: tuple[int, int] | None,
+    band: LayerRange | None,
 ) -> Any:
     """The matplotlib figure of :func:`heatmap_png`."""
     plt = _pyplot()

@@ -27,6 +27,7 @@ from harness.drift.weights import WeightDrift
 from harness.html_figures import gap_png, heatmap_png
 from harness.html_parts import figures_list, flips_section, headline, verdict_badge
 from harness.io import write_text_atomic
+from harness.layers import LayerRange
 from harness.paired import PairedComparison
 
 Figure = float | int | str | bool | None
@@ -84,7 +85,7 @@ class SubjectReport(_Strict):
     representation_drift: RepresentationDrift | None = None
     drift: DriftAssessment | None = None
     #: The baseline's safety band (inclusive, 0-based), highlighted in figures.
-    band: tuple[int, int] | None = None
+    band: LayerRange | None = None
     worst_examples: list[Example] = Field(default_factory=list)
     #: Every answer of every prompt suite.
     answers: list[PromptAnswer] = Field(default_factory=list)

@@ -22,10 +22,11 @@ from harness.html_report import (
     SuiteResult,
 )
 from harness.judges.base import Verdict
+from harness.layers import LayerRange
 from harness.paired import Answer, compare_paired
 
 LAYERS = 30
-BAND = (8, 12)
+BAND = LayerRange(8, 12)
 HARM_PROMPTS = 40
 #: One unbroken token, as a degenerate model writes it.
 LONG_TOKEN = "Sure,the_answer_is:" * 32

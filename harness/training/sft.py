@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, MissingDependencyError
+from harness.layers import LayerRange
 from harness.precision import autocast_bf16
 from harness.progress import progress_bar
 from harness.prompts import PromptFormatter
@@ -76,7 +77,7 @@ class SFTConfig:
     group_by_length: bool = False
     seed: int = 0
     logging_steps: int = 10
-    train_band: tuple[int, int] | None = None
+    train_band: LayerRange | None = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.layers import LayerRange
 from harness.training import SFTConfig, SFTExample, train_sft
 from harness.zoo.corpus import (
     DataPrompt,
@@ -132,7 +133,7 @@ def sft_config(train: TrainSpec) -> SFTConfig:
         dtype=train.precision,
         group_by_length=train.group_by_length,
         seed=train.seed,
-        train_band=train.train_band,
+        train_band=None if train.train_band is None else LayerRange(*train.train_band),
     )
 
 
