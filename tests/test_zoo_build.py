@@ -159,7 +159,7 @@ def test_cli_build_of_a_named_model_not_installed_is_an_error(
 ) -> None:
     from harness.cli import main
 
-    assert main(["zoo", "build", "qwen-coder", "qwen-coder-1.5b"]) == 2
+    assert main(["zoo", "build", "qwen-coder", "qwen-coder-1.5b"]) == 1
     captured = capsys.readouterr()
     assert f"qwen-coder\t{build.cached_path('qwen-coder')}" in captured.out
     assert "error: not installed" in captured.err
