@@ -30,11 +30,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 
 from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.cli_options import int_pair as _pair
 from harness.judges.opening import OpeningJudge
 from harness.layers import num_layers
 from harness.localization.activations import last_token_states
 from harness.localization.api import load_query_sets
-from harness.localization.cli import _pair
 from harness.localization.over_rejection import EvaluatorOracle, OverRejectionEvaluator
 from harness.localization.scaling import scaled_layers
 from harness.localization.search import (
@@ -213,8 +213,9 @@ def main() -> None:
     parser.add_argument("--initial-range", type=_pair, required=True)
     parser.add_argument("--alpha", type=float, required=True)
     parser.add_argument("--direction", default="auto", choices=("auto", "up", "down"))
-    parser.add_argument("--upper-window", type=_pair, default=(-2, 2))
-    parser.add_argument("--lower-window", type=_pair, default=(-2, 2))
+    defaults = SearchSettings()
+    parser.add_argument("--upper-window", type=_pair, default=defaults.upper_window)
+    parser.add_argument("--lower-window", type=_pair, default=defaults.lower_window)
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--reference-tokens", type=int, default=16)

@@ -142,11 +142,18 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rows: list[tuple[str, float]] = []
     mine, seconds = timed(lambda: locate(subject, "subject"))
     rows += [*profile_rows("subject", mine), ("subject: localization total", seconds)]
-    theirs, seconds = timed(lambda: locate(baseline, "baseline"))
-    rows += [
-        *profile_rows("baseline (cold)", theirs),
-        ("baseline (cold): localization total", seconds),
-    ]
+    if baseline == subject:  # the same weights: its cold localization is the above
+        theirs = mine
+        rows += [
+            (name.replace("subject", "baseline (cold)", 1), seconds)
+            for name, seconds in list(rows)
+        ]
+    else:
+        theirs, seconds = timed(lambda: locate(baseline, "baseline"))
+        rows += [
+            *profile_rows("baseline (cold)", theirs),
+            ("baseline (cold): localization total", seconds),
+        ]
     _, seconds = timed(lambda: locate(baseline, "baseline"))
     rows.append(("baseline (cached): localization", seconds))
     _, seconds = timed(lambda: weight_drift_between(subject, baseline))
@@ -177,7 +184,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rows.append(("drift: representation + gap", seconds))
     return {
         "rows": rows,
-        "subject": {"ref": args.model, "status": mine.status},
+        "subject": {
+            "ref": args.model,
+            "status": mine.status,
+            "located": mine.safety_layers,
+        },
         "baseline": {"ref": args.baseline or args.model, "status": theirs.status},
         "layers": mine.model.num_layers,
         "hidden": mine.model.hidden_size,
@@ -230,11 +241,12 @@ def localization_settings(args: argparse.Namespace) -> LocalizationSettings:
     return LocalizationSettings.model_validate({"batch_size": args.batch_size, **extra})
 
 
-def harm_seconds(model: str, prompts: int) -> float:
+def harm_seconds(model: str, prompts: int, reports: Path) -> float:
     """Wall time of ``pytest --model M --max-prompts N suites/harm``."""
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        "--model", model, "--max-prompts", str(prompts), "suites/harm",
+        "--model", model, "--max-prompts", str(prompts),
+        "--report-dir", str(reports), "suites/harm",
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=False, capture_output=True)
@@ -284,16 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-safety-layers-") as tmp:
         result = run(args, Path(tmp))
+        if args.harm_prompts and not args.tiny:
+            reports = Path(tmp) / "reports"
+            result["harm_s"] = harm_seconds(args.model, args.harm_prompts, reports)
     result["suite_s"] = suite_total(result["rows"])
-    if args.harm_prompts and not args.tiny:
-        result["harm_s"] = harm_seconds(args.model, args.harm_prompts)
     result["machine"] = machine()
     result["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"machine: {result['machine']}")
     print(f"date: {result['date']}; command: {' '.join(sys.argv)}")
     print(
         f"model: {result['layers']} layers, hidden {result['hidden']}, "
-        f"{result['dtype']}; subject {result['subject']['status']}, baseline "
+        f"{result['dtype']}; subject {result['subject']['status']} "
+        f"{result['subject']['located']}, baseline "
         f"{result['baseline']['status']}; R_o evaluations "
         f"{result['search_evaluations']:.0f}"
     )
