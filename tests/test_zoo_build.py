@@ -213,7 +213,7 @@ def test_cli_measure_needs_a_built_model(
 ) -> None:
     from harness.cli import main
 
-    assert main(["zoo", "measure", "smol-base"]) == 2
+    assert main(["zoo", "measure", "smol-base"]) == 1
     assert "not built yet" in capsys.readouterr().err
 
 
