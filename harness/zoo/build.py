@@ -214,6 +214,10 @@ def machine_info() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "cpus": os.cpu_count(),
         "threads": torch.get_num_threads(),
+        # training runs there when there is one (harness.training)
+        "accelerator": torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else None,
     }
 
 

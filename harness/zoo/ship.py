@@ -67,6 +67,7 @@ def ship(
     Entries of other models already in the manifest are kept.
     """
     directory = directory or SHIPPED_DIR
+    directory.mkdir(parents=True, exist_ok=True)
     manifest = read_shipped(directory) or ShippedManifest(
         source=SOURCE, licence=LICENCE
     )
@@ -100,6 +101,9 @@ def _ship_one(
         "source_sha256": trained_manifest["source_sha256"],
         "evaluation": trained_manifest["evaluation"],
         "trained_metrics": trained_manifest["metrics"],
+        "built": {
+            k: trained_manifest.get(k) for k in ("machine", "precision", "timings")
+        },
     }
     if recipe.parent is None:  # the build measured the very model a first use gets
         measured = Measurement(
@@ -188,11 +192,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="rank of every delta (N) or of one (NAME=N); repeatable",
     )
+    parser.add_argument(
+        "--directory",
+        type=Path,
+        default=None,
+        help="where the deltas and manifest.json go (default: the package's)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    command = "python -m harness.zoo.ship " + " ".join(argv or sys.argv[1:])
+    ranks = parse_ranks(args.rank)
+    command = " ".join(
+        ["python -m harness.zoo.ship"]
+        + [f"--rank {n}={r}" if n != "*" else f"--rank {r}" for n, r in ranks.items()]
+        + args.names
+    )
     try:
-        manifest = ship(args.names, parse_ranks(args.rank), command=command)
+        manifest = ship(
+            args.names,
+            ranks,
+            command=command,
+            directory=args.directory,
+        )
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -56,8 +56,10 @@ class ShippedModel(BaseModel):
 
     ``metrics`` are the rates of the model that applying ``delta`` gives (the
     one every first use gets); ``trained_metrics`` those of the recipe's own
-    product, measured on the same machine. ``delta`` is ``None`` for a
-    conversion (nothing to apply: the GGUF is converted as the recipe says).
+    product, measured on the same machine, and ``built`` where and how long
+    that product was built (its ``zoo.json``'s machine, precision, timings).
+    ``delta`` is ``None`` for a conversion (nothing to apply: the GGUF is
+    converted as the recipe says).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,6 +71,7 @@ class ShippedModel(BaseModel):
     evaluation: dict[str, Any]
     metrics: dict[str, Any]
     trained_metrics: dict[str, Any]
+    built: dict[str, Any] = {}
     delta: str | None = None
     delta_sha256: str | None = None
     delta_bytes: int | None = None
