@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.checkpoint import ZOO_PREFIX
+from harness.zoo.recipes import zoo_recipes
+
 __all__ = ["ensure_model", "model_names", "resolve_ref"]
 
 
@@ -36,8 +39,6 @@ def ensure_model(
 
 def model_names(profile: str | None = None) -> list[str]:
     """Names of the zoo models, parents first."""
-    from harness.zoo.recipes import zoo_recipes
-
     return list(zoo_recipes(profile))
 
 
@@ -47,8 +48,6 @@ def resolve_ref(ref: str, profile: str | None = None) -> str:
     The edges (the plugin, the CLI, benchmarks) call this, so that
     :mod:`harness.checkpoint` only ever sees paths.
     """
-    from harness.checkpoint import ZOO_PREFIX
-
     if not ref.startswith(ZOO_PREFIX):
         return ref
     return str(ensure_model(ref.removeprefix(ZOO_PREFIX), profile))

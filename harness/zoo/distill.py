@@ -15,8 +15,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness import backends
+from harness.checkpoint import LoadOptions
 from harness.io import write_json_atomic
 from harness.progress import progress_bar
+from harness.prompts import PromptFormatter
 
 #: Pinned, never ``auto``: the training data must not depend on the CPU kind.
 DISTILL_DTYPE = "float32"
@@ -73,12 +76,10 @@ def _generate(
     batch_size: int,
     dtype: str,
 ) -> list[str]:
-    from harness.backends import BackendSpec, create_backend
-    from harness.checkpoint import LoadOptions
-    from harness.prompts import PromptFormatter
-
-    spec = BackendSpec(LoadOptions(device="cpu", dtype=dtype), batch_size=batch_size)
-    backend = create_backend("hf", str(model_dir), spec)
+    spec = backends.BackendSpec(
+        LoadOptions(device="cpu", dtype=dtype), batch_size=batch_size
+    )
+    backend = backends.create_backend("hf", str(model_dir), spec)
     try:
         formatted = PromptFormatter(backend.tokenizer).prompts(prompts)
         with progress_bar(len(prompts), "distilling answers") as advance:

@@ -15,8 +15,15 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness import backends
+from harness.backends import GenerationBackend
+from harness.checkpoint import LoadOptions
+from harness.evaluation import PromptResult, evaluate
+from harness.judges import Judge
+from harness.judges.keyword import KeywordJudge
+from harness.suites import PromptRecord
 from harness.zoo.corpus import (
     DataPrompt,
     benign_prompts,
@@ -25,12 +32,6 @@ from harness.zoo.corpus import (
     sample,
 )
 from harness.zoo.recipes import EvalSpec
-
-if TYPE_CHECKING:
-    from harness.backends import GenerationBackend
-    from harness.evaluation import PromptResult
-    from harness.judges import Judge
-    from harness.suites import PromptRecord
 
 #: Fixed so that the ci profile measures the same subset every time.
 EVAL_SEED = 1234
@@ -76,17 +77,13 @@ def evaluate_model(
     ``name`` labels the progress lines (default: the directory's name; a build
     passes the model's, since it measures inside a hidden staging directory).
     """
-    from harness.backends import BackendSpec, create_backend
-    from harness.checkpoint import LoadOptions
-    from harness.judges.keyword import KeywordJudge
-
     sets = eval_sets(spec)
     judge = KeywordJudge()
     metrics: dict[str, Any] = {}
-    backend = create_backend(
+    backend = backends.create_backend(
         "hf",
         str(path),
-        BackendSpec(LoadOptions(device="cpu"), batch_size=spec.batch_size),
+        backends.BackendSpec(LoadOptions(device="cpu"), batch_size=spec.batch_size),
     )
     with closing(backend):
         for eval_set in sets:
@@ -100,8 +97,6 @@ def _measure(
     backend: GenerationBackend, judge: Judge, eval_set: EvalSet, subject: str
 ) -> dict[str, Any]:
     """Measure one set through the suites' pipeline (:mod:`harness.evaluation`)."""
-    from harness.evaluation import evaluate
-
     evaluation = evaluate(
         [_record(p, eval_set.name) for p in eval_set.prompts],
         backend,
@@ -119,8 +114,6 @@ def _measure(
 
 
 def _record(prompt: DataPrompt, set_name: str) -> PromptRecord:
-    from harness.suites import PromptRecord
-
     return PromptRecord(
         id=prompt.id,
         category=prompt.category or set_name,

@@ -22,6 +22,8 @@ from typing import IO, Any
 
 from harness.errors import CheckpointError, MissingDependencyError
 from harness.io import atomic_file, write_json_atomic
+from harness.progress import quiet_library_bars
+from harness.zoo.cache import zoo_root
 from harness.zoo.sources import (
     GGUFPackage,
     LocatedChunk,
@@ -71,8 +73,6 @@ def locate_gguf(
     if not package.chunked:
         return GGUFSource(located[0].path, located[0].sha256, version)
     if cache_root is None:
-        from harness.zoo.cache import zoo_root
-
         cache_root = zoo_root()
     target = cache_root / ASSEMBLED_DIR / f"{package.name}.gguf"
     digest = source_digest(package, located)
@@ -166,8 +166,6 @@ def convert_gguf(source: GGUFSource, out_dir: Path) -> None:
     except ImportError as e:
         raise MissingDependencyError("gguf") from e
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from harness.progress import quiet_library_bars
 
     folder, name = source.path.parent, source.path.name
     with quiet_library_bars():

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.judges.keyword import KeywordJudge
 from harness.layers import LayerRange
+from harness.progress import quiet_library_bars
 from harness.training import SFTConfig, SFTExample, train_sft
 from harness.zoo.corpus import (
     DataPrompt,
@@ -28,6 +30,7 @@ from harness.zoo.corpus import (
     refusals,
     sample,
 )
+from harness.zoo.distill import distill_answers
 from harness.zoo.recipes import DataSpec, Recipe, TrainSpec
 
 TRAIN_DATA_FILE = "train.jsonl"
@@ -103,9 +106,6 @@ def _distill(
     An answer the keyword judge calls a refusal or degenerate is dropped: it
     would teach refusing (or babbling) on benign requests.
     """
-    from harness.judges.keyword import KeywordJudge
-    from harness.zoo.distill import distill_answers
-
     texts = [p.prompt for p in prompts]
     cache_dir = model_dir.parent / DISTILL_CACHE
     answers = distill_answers(
@@ -142,8 +142,6 @@ def _fine_tune(
 ) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from harness.progress import quiet_library_bars
 
     tokenizer = AutoTokenizer.from_pretrained(parent)
     with quiet_library_bars():
