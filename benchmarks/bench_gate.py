@@ -62,6 +62,7 @@ class Row:
     path: str
     batch: str
     prompts: int
+    ids: list[str]
     load_s: float
     generate_s: float
     texts: list[str]
@@ -78,6 +79,7 @@ def matmul_flops(dtype_name: str, device: str, size: int = 2048) -> float:
     from harness.precision import torch_dtype
 
     dtype = torch_dtype(dtype_name)
+    size = 8192 if device.startswith("cuda") else size
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
     a @ b  # warm-up
@@ -108,6 +110,7 @@ def row_of(label: str, batch: str, evaluation: Evaluation, load_s: float) -> Row
         path=label,
         batch=batch,
         prompts=len(results),
+        ids=[r.record.id for r in results],
         load_s=load_s,
         generate_s=evaluation.timings["generate_s"],
         texts=[r.response for r in results],
@@ -187,64 +190,55 @@ def with_prompts(suite: Suite, count: int) -> Suite:
     return dataclasses.replace(suite, prompts=prompts)
 
 
-def differ(row: Row, reference: Row) -> tuple[int, int]:
-    """Texts and verdicts of ``row`` that differ from ``reference``'s."""
-    pairs = zip(row.texts, reference.texts, strict=False)
-    texts = sum(a != b for a, b in pairs)
-    marks = zip(row.verdicts, reference.verdicts, strict=False)
-    return texts, sum(a != b for a, b in marks)
+def differ(row: Row, reference: Row) -> tuple[int, int, int]:
+    """Texts and verdicts of ``row`` that differ from ``reference``'s, and of
+    how many prompts (those both generated, matched by prompt id)."""
+    texts = dict(zip(reference.ids, reference.texts, strict=True))
+    verdicts = dict(zip(reference.ids, reference.verdicts, strict=True))
+    shared = [i for i, id_ in enumerate(row.ids) if id_ in texts]
+    text_diff = sum(row.texts[i] != texts[row.ids[i]] for i in shared)
+    verdict_diff = sum(row.verdicts[i] != verdicts[row.ids[i]] for i in shared)
+    return text_diff, verdict_diff, len(shared)
 
 
 def print_table(rows: list[Row], reference: Row, flop_s: float, params: int) -> None:
+    """One line per path; × is against the first row (the naive loop)."""
     print(
-        "| path | batch | prompts | load s | generate s | prompts/s | tokens/s "
-        "| × naive | floor share | texts ≠ default | verdicts ≠ default |"
+        f"| path | batch | prompts | load s | generate s | prompts/s | tokens/s "
+        f"| × {rows[0].path} | floor share | texts ≠ default | verdicts ≠ default |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    naive = rows[0].rate()
     for row in rows:
         tokens = row.prompts * ARGS.max_new_tokens
         floor_s = generation_flop(params, row.prompts, ARGS.max_new_tokens) / flop_s
-        texts, verdicts = differ(row, reference)
+        texts, verdicts, shared = differ(row, reference)
         print(
             f"| {row.path} | {row.batch} | {row.prompts} | {row.load_s:.1f} "
             f"| {row.generate_s:.1f} | {row.rate():.2f} "
             f"| {tokens / row.generate_s:.0f} "
-            f"| {row.rate() / naive:.1f} | {floor_s / row.generate_s:.1%} "
-            f"| {texts}/{min(row.prompts, reference.prompts)} | {verdicts} |"
+            f"| {row.rate() / rows[0].rate():.1f} | {floor_s / row.generate_s:.1%} "
+            f"| {texts}/{shared} | {verdicts}/{shared} |"
         )
 
 
 def bench_model(ref: str, suite: Suite, flop_s: float) -> None:
+    """Every path on one model, then the default path's cost growth."""
     model_dir = str(resolve_ref(ref))
     params = parameter_count(model_dir) or 0
     print(
         f"\n## {ref}: {params / 1e6:.0f} M parameters, {len(suite.prompts)} "
         f"prompts, {ARGS.max_new_tokens} new tokens\n"
     )
-    naive_suite = suite.subsample(ARGS.naive, ARGS.seed)
-    rows = [
-        hf_row("naive loop", model_dir, naive_suite, 1),
-        hf_row("hf (batch 16)", model_dir, suite, 16),
-    ]
+    rows: list[Row] = []
+    if ARGS.naive:
+        naive = suite.subsample(ARGS.naive, ARGS.seed)
+        rows.append(hf_row("naive loop", model_dir, naive, 1))
+    rows.append(hf_row("hf (batch 16)", model_dir, suite, 16))
     default = hf_row("hf default", model_dir, suite, "auto")
     rows.append(default)
-    for size in ARGS.sweep:
-        rows.append(hf_row("hf", model_dir, suite, size))
+    rows += [hf_row("hf", model_dir, suite, size) for size in ARGS.sweep]
     rows += vllm_rows(model_dir, suite)
-    reference = dataclasses.replace(
-        default,
-        texts=[default.texts[suite.prompts.index(p)] for p in naive_suite.prompts],
-        verdicts=[
-            default.verdicts[suite.prompts.index(p)] for p in naive_suite.prompts
-        ],
-    )
-    print_table(rows[:1], reference, flop_s, params)
     print_table(rows, default, flop_s, params)
-    print(
-        "\n(naive loop: the first table compares it on its own prompts; "
-        "the second's ≠ columns of that row are not meaningful)"
-    )
     if ARGS.growth:
         print("\ncost growth, default path (hf auto):\n")
         print("| prompts | generate s | prompts/s | s per 100 prompts |")
@@ -271,7 +265,7 @@ def print_machine(device: str, dtype: str, flop_s: float) -> None:
         print(f"gpu: {torch.cuda.get_device_name(device)}")
     print(
         f"torch {torch.__version__}; device {device}; dtype {dtype}; "
-        f"matmul {flop_s / 1e12:.2f} TFLOP/s ({dtype}, 2048², same run)"
+        f"matmul {flop_s / 1e12:.2f} TFLOP/s ({dtype}, square, same run)"
     )
 
 

