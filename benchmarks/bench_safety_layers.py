@@ -194,6 +194,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "hidden": mine.model.hidden_size,
         "dtype": mine.model.dtype,
         "search_evaluations": mine.timings.get("ro_evaluations", 0.0),
+        "search": search_summary(mine),
         "settings": settings.model_dump(mode="json"),
     }
 
@@ -204,6 +205,25 @@ def gap_of(profile: SafetyLayerProfile) -> GapCurve:
     return GapCurve(
         gap_deg=existence.gap_deg, noise_floor_deg=existence.noise_floor_deg
     )
+
+
+def search_summary(profile: SafetyLayerProfile) -> dict[str, Any] | None:
+    """R_o of the unscaled model and of every sweep step, and the winners."""
+    search = profile.search
+    if search is None:
+        return None
+    return {
+        "queries": search.queries,
+        "baseline": search.baseline,
+        "alpha": search.alpha,
+        **{
+            sweep.kind: {
+                "counts": {str(list(s.range)): s.count for s in sweep.steps},
+                "winner": list(sweep.winner),
+            }
+            for sweep in (search.upper, search.lower)
+        },
+    }
 
 
 def suite_total(rows: list[tuple[str, float]]) -> float:
@@ -311,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['baseline']['status']}; R_o evaluations "
         f"{result['search_evaluations']:.0f}"
     )
+    if result["search"] is not None:
+        print(f"search: {json.dumps(result['search'])}")
     print(table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -11,15 +11,16 @@ import torch
 from harness.checkpoint import LoadOptions
 from harness.drift import states as drift_states
 from harness.drift.states import query_states
+from harness.layers import LayerRange
 from harness.localization import reuse
 from harness.localization.api import (
     load_query_sets,
     locate_safety_layers,
-    over_rejection_subset,
     settings_for_key,
 )
-from harness.localization.data import QuerySet
+from harness.localization.data import QuerySet, spread_subset
 from harness.localization.gap import GapRule
+from harness.localization.profile import SafetyLayerProfile, SearchRecord
 from harness.localization.settings import (
     SUITE_OVER_REJECTION_LIMIT,
     LocalizationSettings,
@@ -76,11 +77,10 @@ def test_remembered_states_are_bounded() -> None:
 
 def test_over_rejection_subset_is_spread_and_stable() -> None:
     queries = QuerySet("over_rejection", "builtin", tuple(f"q{i}" for i in range(10)))
-    limited = LocalizationSettings(over_rejection_limit=4)
-    picked = over_rejection_subset(queries, limited)
+    picked = spread_subset(queries, 4)
     assert picked.prompts == ("q0", "q2", "q5", "q7")
-    assert over_rejection_subset(queries, limited) == picked
-    assert over_rejection_subset(queries, LocalizationSettings()) is queries
+    assert spread_subset(queries, 4) == picked
+    assert spread_subset(queries, None) is queries
 
 
 def test_shipped_set_is_larger_than_the_suite_limit() -> None:
@@ -88,11 +88,45 @@ def test_shipped_set_is_larger_than_the_suite_limit() -> None:
     suite = LocalizationSettings.for_suite(batch_size=16)
     assert suite.over_rejection_limit == SUITE_OVER_REJECTION_LIMIT
     assert suite.batch_size == 16
-    assert len(over_rejection_subset(shipped, suite).prompts) == 120
+    limited = spread_subset(shipped, suite.over_rejection_limit)
+    assert len(limited.prompts) == SUITE_OVER_REJECTION_LIMIT
 
 
 def test_unset_new_settings_keep_the_cache_key() -> None:
-    # Profiles cached before the limit existed stay valid when it is unset.
-    assert "over_rejection_limit" not in settings_for_key(LocalizationSettings())
+    # Profiles cached before these settings existed stay valid at their defaults.
+    keyed = settings_for_key(LocalizationSettings())
+    assert "over_rejection_limit" not in keyed and "search_enabled" not in keyed
     limited = LocalizationSettings(over_rejection_limit=50)
     assert settings_for_key(limited)["over_rejection_limit"] == 50
+
+
+def _baseline(located: bool) -> SafetyLayerProfile:
+    search = SearchRecord.model_construct(alpha=1.1, direction="up")
+    return SafetyLayerProfile.model_construct(
+        safety_layers=LayerRange(8, 12) if located else None,
+        search=search if located else None,
+    )
+
+
+def test_a_subject_searches_as_its_baseline_did() -> None:
+    subject = LocalizationSettings.for_suite(16, baseline=_baseline(located=True))
+    assert subject.search.alpha == 1.1 and subject.search.direction == "up"
+    assert subject.search_enabled
+    unlocated = LocalizationSettings.for_suite(16, baseline=_baseline(located=False))
+    assert not unlocated.search_enabled
+
+
+def test_without_search_a_band_is_not_located(tiny_dir: Path, tmp_path: Path) -> None:
+    settings = LocalizationSettings(
+        initial_range=LayerRange(0, 1),
+        search_enabled=False,
+        gap=GapRule(permutations=10),
+    )
+    profile = locate_safety_layers(
+        str(tiny_dir),
+        settings=settings,
+        load_options=LoadOptions(device="cpu", dtype="float32"),
+        cache_dir=tmp_path,
+    )
+    assert profile.status == "inconclusive" and profile.search is None
+    assert "not run" in profile.summary

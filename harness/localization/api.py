@@ -22,7 +22,12 @@ from harness.checkpoint import LoadOptions, load_checkpoint, resolve_device
 from harness.judges import create_judge
 from harness.layers import LayerRange, num_layers
 from harness.localization.activations import last_token_states
-from harness.localization.data import QUERY_SETS, QuerySet, load_query_set
+from harness.localization.data import (
+    QUERY_SETS,
+    QuerySet,
+    load_query_set,
+    spread_subset,
+)
 from harness.localization.figure import render_profile
 from harness.localization.gap import (
     BandResult,
@@ -141,17 +146,21 @@ def profile_key(
 
 
 def settings_for_key(settings: LocalizationSettings) -> dict[str, Any]:
-    """Every setting; one left unset that profiles cached before it existed lack.
+    """Every setting, but a later-added one only when it is not at its default.
 
-    A setting added later enters the key only when it is set, so the profiles
-    already cached under the same settings (a baseline's above all) stay valid.
+    So the profiles cached before such a setting existed (a baseline's above
+    all) keep their key under the same settings.
     """
-    dumped = settings.model_dump(mode="json")
-    return {k: v for k, v in dumped.items() if not (k in ADDED_SETTINGS and v is None)}
+    fields = LocalizationSettings.model_fields
+    return {
+        k: v
+        for k, v in settings.model_dump(mode="json").items()
+        if not (k in ADDED_SETTINGS and v == fields[k].default)
+    }
 
 
-#: Settings added after profiles were first cached (unset: not in the key).
-ADDED_SETTINGS = frozenset({"over_rejection_limit"})
+#: Settings added after profiles were first cached (at their default: not keyed).
+ADDED_SETTINGS = frozenset({"over_rejection_limit", "search_enabled"})
 
 
 def data_infos(sets: Mapping[str, QuerySet]) -> dict[str, DataInfo]:
@@ -211,8 +220,8 @@ def analyse_model(
     )
     initial, source = _initial_range(band, settings, info.num_layers)
     search = None
-    if initial is not None:
-        queries = over_rejection_subset(sets["over_rejection"], settings)
+    if initial is not None and settings.search_enabled:
+        queries = spread_subset(sets["over_rejection"], settings.over_rejection_limit)
         search = search_step(
             model, tokenizer, formatter, queries, settings, initial, timings
         )
@@ -249,24 +258,6 @@ def states_key(
         template=TemplateKind(settings.template).value,
         normal_sha256=sets["normal"].sha256,
         malicious_sha256=sets["malicious"].sha256,
-    )
-
-
-def over_rejection_subset(
-    queries: QuerySet, settings: LocalizationSettings
-) -> QuerySet:
-    """At most ``settings.over_rejection_limit`` queries, evenly spread over the set.
-
-    Evenly spaced indices keep the set's order and its mix of templates, and
-    the same limit always picks the same queries.
-    """
-    limit = settings.over_rejection_limit
-    prompts = queries.prompts
-    if limit is None or limit >= len(prompts):
-        return queries
-    picked = tuple(prompts[i * len(prompts) // limit] for i in range(limit))
-    return QuerySet(
-        queries.name, f"{queries.source}[{limit} of {len(prompts)}]", picked
     )
 
 
@@ -370,7 +361,13 @@ def _conclusion(
 ) -> tuple[Status, LayerRange | None, str]:
     if initial is None:
         return "no_clear_band", None, band.reason
-    assert search is not None
+    if search is None:
+        return (
+            "inconclusive",
+            None,
+            f"initial range {list(initial)}; the over-rejection search was not "
+            "run (search_enabled is off)",
+        )
     origin = "the gap curve" if source == "gap" else "the given initial range"
     trials = ", ".join(f"{t.alpha:g}: {t.spread:.1f}" for t in search.alpha_trials)
     if not search.conclusive:

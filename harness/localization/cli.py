@@ -35,6 +35,7 @@ SEARCH_FIELDS = (
     "max_extension",
 )
 SEARCH_RUN_FIELDS = (
+    "search_enabled",
     "max_new_tokens",
     "initial_range",
     "over_rejection_limit",
@@ -77,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         search,
         LocalizationSettings,
         SEARCH_RUN_FIELDS,
-        names={"include_o_proj": "--o-proj"},
+        names={"include_o_proj": "--o-proj", "search_enabled": "--search"},
         metavars={"initial_range": "I,J", "over_rejection_limit": "N"},
     )
     add_model_options(

@@ -62,6 +62,20 @@ def load_query_set(name: str, path: str | Path | None = None) -> QuerySet:
     return QuerySet(name, source, prompts)
 
 
+def spread_subset(queries: QuerySet, limit: int | None) -> QuerySet:
+    """At most ``limit`` queries (None: all), evenly spread over the set.
+
+    Evenly spaced indices keep the set's order and its mix of templates, and
+    the same limit always picks the same queries.
+    """
+    prompts = queries.prompts
+    if limit is None or limit >= len(prompts):
+        return queries
+    picked = tuple(prompts[i * len(prompts) // limit] for i in range(limit))
+    source = f"{queries.source}[{limit} of {len(prompts)}]"
+    return QuerySet(queries.name, source, picked)
+
+
 class Query(BaseModel):
     """One record of a JSONL or CSV query file (other fields are ignored)."""
 

@@ -7,21 +7,23 @@ are written once, here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.layers import LayerRange
 from harness.localization.gap import GapRule
+from harness.localization.profile import SafetyLayerProfile
 from harness.localization.search import SearchSettings
 from harness.localization.similarity import PairMode
 from harness.prompts import TemplateKind
 
-#: Over-rejection queries the safety-layer suite's search uses by default
-#: (:meth:`LocalizationSettings.for_suite`): the size of the zoo's R_o sample,
-#: a third of the shipped 366, so the search costs a third
+#: Over-rejection queries the safety-layer suite's search uses
+#: (:meth:`LocalizationSettings.for_suite`): every second of the shipped 366, so
+#: the search costs half. On smol-base searched from [10, 15] at alpha 1.15, 183
+#: located the same range as all 366 where 120 tied two candidates
 #: (docs/performance-safety-layers.md).
-SUITE_OVER_REJECTION_LIMIT = 120
+SUITE_OVER_REJECTION_LIMIT = 183
 
 
 class LocalizationSettings(BaseModel):
@@ -75,6 +77,11 @@ class LocalizationSettings(BaseModel):
         description="use at most N over-rejection queries, evenly spread over "
         "the set (unset: all; the search's cost is proportional)",
     )
+    search_enabled: bool = Field(
+        default=True,
+        description="run the over-rejection search after a clear band (off: "
+        "the existence analysis alone, and no located range)",
+    )
     seed: int = Field(default=0, description="seed of the label permutations")
 
     @model_validator(mode="after")
@@ -88,13 +95,37 @@ class LocalizationSettings(BaseModel):
         return self
 
     @classmethod
-    def for_suite(cls, batch_size: int | None = None) -> LocalizationSettings:
-        """The safety-layer suite's settings: bounded R_o search, the given batch.
+    def for_suite(
+        cls,
+        batch_size: int | None = None,
+        baseline: SafetyLayerProfile | None = None,
+    ) -> LocalizationSettings:
+        """The safety-layer suite's settings: a search bounded by what it needs.
+
+        The suite compares a subject's profile with its baseline's
+        (:func:`harness.localization.regression.compare_profiles`), which reads
+        the subject's located range only when the baseline has one. So:
+
+        * every profile searches at most :data:`SUITE_OVER_REJECTION_LIMIT`
+          over-rejection queries;
+        * given the baseline's profile, a subject searches at the baseline's
+          alpha and direction (at most 17 R_o evaluations instead of 42, and
+          both scaled alike), or not at all when the baseline located nothing.
 
         Args:
             batch_size: Queries per forward pass (default: this model's default).
+            baseline: The baseline's profile, when this is for a subject.
         """
-        values: dict[str, int] = {"over_rejection_limit": SUITE_OVER_REJECTION_LIMIT}
+        values: dict[str, Any] = {"over_rejection_limit": SUITE_OVER_REJECTION_LIMIT}
         if batch_size is not None:
             values["batch_size"] = batch_size
+        if baseline is not None:
+            found = baseline.search if baseline.safety_layers is not None else None
+            if found is None:
+                values["search_enabled"] = False
+            else:
+                values["search"] = SearchSettings(
+                    alpha=found.alpha,
+                    direction="down" if found.direction == "down" else "up",
+                )
         return cls.model_validate(values)
