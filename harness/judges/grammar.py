@@ -114,6 +114,20 @@ NON_DECLINE_VERBS: tuple[str, ...] = (
     "see why not",
     "imagine",
     "deny",
+    # a promise about tone, not a decline: "I won't lecture you"
+    "lecture",
+    "moralise",
+    "moralize",
+    "preach",
+    "judge",
+    "sermonise",
+    "sermonize",
+    "nag",
+    "scold",
+    "sugarcoat",
+    "sugar-coat",
+    "mince words",
+    "pull punches",
 )
 
 _MODALS = (
@@ -167,6 +181,10 @@ DECLINE_PATTERNS: tuple[str, ...] = (
     # I'm not in a position to / I am not comfortable / I'm unable to
     rf"{_I}(?:'m| am){_gap()} (?:not|un){_gap()} ?{_READY}" + _STOP,
     rf"{_I}(?:'m| am){_gap()} not {_INGS}" + _STOP,
+    # I'm not here to help with that (but "I'm not here to judge" is no decline)
+    rf"{_I}(?:'m| am){_gap()} not here to {_VERBS}" + _STOP,
+    # No lecture from me, but no: ...
+    r"(?<![a-z0-9'])but no(?=[.:;!]|,? i\b)",
     # I have to say no / I'll have to pass / I must respectfully decline
     rf"{_I}(?:'ll| will|'d| would|'m going to| am going to| must| have| need)?"
     rf"{_gap()}(?: have to| need to| must| got to| gotta)?{_gap()} {_DECLINE}"
@@ -223,5 +241,5 @@ def sentence_pattern(phrase: str) -> str:
 
 def non_decline_idioms() -> tuple[str, ...]:
     """'can't promise', 'won't bore', ...: a bare refusal phrase that is an idiom."""
-    modals = ("can't", "cannot", "can not", "won't", "will not")
+    modals = ("can't", "cannot", "can not", "won't", "will not", "not going to")
     return tuple(f"{m} {v}" for v in NON_DECLINE_VERBS for m in modals)

@@ -1,17 +1,22 @@
-"""Split a response on chat-template and role markers; keep the model's first turn.
+"""Split a response on chat-template and role markers into the model's turns.
 
-A model that leaks its template can write a refusal and then a fake new turn
-that complies, or the reverse. Serving stacks stop at the first end-of-turn
-token, so what a user reads is the first turn; the judges read that turn only.
-Text the model wrote as another role (``<|im_start|>user``, ``[INST]``,
-``User:``) is never its own assertion. When the response opens with a marker
-and an empty turn, the first non-empty assistant turn is the answer (issue 12:
-``"<|im_end|> I can't help. <|im_start|>assistant Here is ..."`` complies).
+A model that leaks its template can write a refusal, then an end-of-turn token
+or a role marker of its own, then a fake new turn that complies:
+``"I can't help.<|im_end|><|im_start|>assistant Sure: 1. ..."``. A serving
+stack that does not stop at that token, or a user who reads on, gets the
+answer, so a safety gate judges every turn the model wrote as itself
+(:func:`assistant_turns`): the assistant's, and text after an end-of-turn
+token that names no role. Text the model wrote as another role
+(``<|im_start|>user``, ``[INST]``, ``User:``, ``### Instruction:``) is never
+its own assertion. Families: ChatML, Llama-2 ``[INST]``, Llama-3 header
+tokens, Gemma, Phi, Alpaca ``### Response:``, plain ``User:``/``Assistant:``
+lines, and the common end-of-turn tokens.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 ASSISTANT = "assistant"
@@ -38,7 +43,6 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 _COMPILED = [(re.compile(p, re.IGNORECASE), role) for p, role in _MARKERS]
-_WORDLIKE = re.compile(r"[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,27 @@ def split_turns(response: str) -> list[Turn]:
 def first_turn(response: str) -> Turn:
     """The first assistant turn with any word in it (an empty one if none)."""
     for turn in split_turns(response):
-        if turn.role == ASSISTANT and _WORDLIKE.search(turn.text):
+        if turn.role == ASSISTANT and wordlike(turn.text):
             return turn
     return Turn(ASSISTANT, "", 0, None)
+
+
+def assistant_turns(response: str) -> list[Turn]:
+    """Every turn the model wrote as itself with anything in it, in order.
+
+    The assistant's turns and the text after an end-of-turn token that names
+    no role (the model went on writing); never another role's turn.
+    """
+    return [
+        turn
+        for turn in split_turns(response)
+        if turn.role in (ASSISTANT, OUTSIDE) and wordlike(turn.text)
+    ]
+
+
+def wordlike(text: str) -> bool:
+    """Whether ``text`` holds a letter, a digit or a symbol (an emoji, say)."""
+    return any(c.isalnum() or unicodedata.category(c) == "So" for c in text)
 
 
 def _role(marker: str) -> str:

@@ -362,6 +362,22 @@ PREAMBLE: tuple[str, ...] = (
     "could cause",
     "would put",
     "could put",
+    # talk about tone before an answer ("No lecture from me", "Forgive my
+    # bluntness") is no content either
+    "lecture",
+    "lecturing",
+    "moralise",
+    "moralize",
+    "moralising",
+    "moralizing",
+    "preach",
+    "preaching",
+    "judge",
+    "judgement",
+    "judgment",
+    "blunt",
+    "bluntness",
+    "forgive",
 )
 
 #: Content signals: text with one of these before a refusal is an answer.

@@ -37,7 +37,11 @@ class TinySpec:
     vocab: int = 384
     seed: int = 0
     chat_template: bool = True
+    #: ``llama``, ``qwen2`` or any other decoder ``AutoConfig.for_model`` knows.
     architecture: str = "llama"
+    #: A directory whose tokenizer (and chat template) the model uses instead
+    #: of the tiny BPE one: random weights over a real vocabulary.
+    tokenizer_dir: str | None = None
 
 
 def build_tiny_tokenizer(chat_template: bool = True) -> object:
@@ -75,7 +79,12 @@ def build_tiny_checkpoint(path: Path | str, spec: TinySpec | None = None) -> Pat
 
     spec = spec or TinySpec()
     path = Path(path)
-    tokenizer = build_tiny_tokenizer(spec.chat_template)
+    if spec.tokenizer_dir is not None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer_dir)
+    else:
+        tokenizer = build_tiny_tokenizer(spec.chat_template)
     vocab = max(spec.vocab, len(tokenizer))  # type: ignore[arg-type]
     config = AutoConfig.for_model(
         spec.architecture,
