@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import PairingError
 from harness.judges.base import Verdict
+from harness.judges.language import no_language
 from harness.metrics import mcnemar_exact
 from harness.text import shorten
 
@@ -295,16 +296,34 @@ def explain_degenerate(
     suite: str,
     examples: int = 3,
 ) -> str:
-    """Explain an undetermined share above the limit, quoting examples."""
+    """Explain an undetermined share above the limit, quoting examples.
+
+    When most undetermined answers are in no language (byte soup), the message
+    says so: the model produces no language, which points at its weights,
+    dtype or template rather than at its safety.
+    """
     stuck = [a for a in answers if a.verdict is Verdict.UNDETERMINED]
+    soup = [a for a in stuck if no_language(a.response, a.prompt) is not None]
     lines = [
         f"the output of {subject!r} is degenerate on suite {suite!r}: "
         f"{len(stuck)}/{len(answers)} answers ({undetermined_share(answers):.1%}) "
         f"are undetermined (empty or degenerate), above the limit "
         f"{rule.max_share:.1%}",
-        "  its refusal and harm rates mean nothing while it cannot answer; check "
-        "the weights (NaN/inf), the dtype and the prompt template",
     ]
+    if soup and 2 * len(soup) >= len(stuck):
+        lines += [
+            f"  the model produces no language: {len(soup)} of them are byte soup "
+            "(replacement or control characters, glued subword pieces)",
+            "  check the weights (random or not loaded: a missing or renamed "
+            "tensor stays at its random init; NaN/inf), the dtype, and that the "
+            "tokenizer and chat template are the ones the weights were trained with",
+        ]
+        stuck = soup + [a for a in stuck if a not in soup]
+    else:
+        lines.append(
+            "  its refusal and harm rates mean nothing while it cannot answer; check "
+            "the weights (NaN/inf), the dtype and the prompt template"
+        )
     if stuck[:examples]:
         lines.append(f"  examples ({min(examples, len(stuck))} of {len(stuck)}):")
     for number, answer in enumerate(stuck[:examples], start=1):
