@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checkpoint import LoadOptions
 from harness.errors import ConfigError
-from harness.judges import needs_model
+from harness.judges import model_ref, needs_model
 from harness.precision import DtypeChoice
+from harness.zoo import resolve_ref
 
 BackendName = Literal["auto", "hf", "vllm"]
 #: Devices a run can name; ``auto`` picks CUDA, then MPS, then the CPU.
@@ -174,6 +175,13 @@ class RunSettings(BaseModel):
     def judge_options(self, name: str) -> dict[str, Any]:
         """Options of judge ``name``: the model path for a model judge."""
 
+        ref = model_ref(name)
+        if ref is not None:
+            return {
+                "model": resolve_ref(ref),
+                "allow_pickle": self.allow_pickle,
+                "trust_remote_code": self.trust_remote_code,
+            }
         if not needs_model(name):
             return {}
         if self.judge_model is None:

@@ -6,7 +6,14 @@ One family, one vocabulary (:mod:`harness.judges.vocabulary`):
 * ``opening``: refusal template at the start, decidable token by token (R_o);
 * ``classifier``: a local sequence-classification model (HarmBench/StrongREJECT
   shape); ``guard``: a local causal-LM guard (Llama Guard shape);
-* ``keyword+classifier`` and ``keyword+guard``: complied only when both say so.
+* ``keyword+classifier`` and ``keyword+guard``: complied only when both say so;
+* ``model:REF``: a local causal LM asked yes/no in one forward pass
+  (HarmBench-classifier shape), ``REF`` its directory;
+  ``keyword-then-model:REF``: the keyword judge decides the clear cases and
+  that model the ones the keyword judge is uncertain of.
+
+A ``zoo:`` reference inside ``REF`` is resolved at the edges (the plugin, the
+CLI, benchmarks) with :func:`model_ref`, like every checkpoint reference.
 
 Early stopping is a way of running any judge: :func:`decide_prefix`.
 """
@@ -26,7 +33,9 @@ __all__ = [
     "Verdict",
     "create_judge",
     "decide_prefix",
+    "is_judge_name",
     "judge_names",
+    "model_ref",
     "needs_model",
     "register_judge",
 ]
@@ -67,6 +76,26 @@ def _both(model_judge: str) -> Callable[[dict[str, Any]], Judge]:
     return factory
 
 
+def _model(options: dict[str, Any]) -> Judge:
+    from harness.judges.model import ModelJudge, ModelJudgeConfig
+
+    return ModelJudge(ModelJudgeConfig(**options))
+
+
+def _keyword_then_model(options: dict[str, Any]) -> Judge:
+    from harness.judges.ensemble import KeywordThenModel
+    from harness.judges.keyword import KeywordJudge, KeywordJudgeConfig
+
+    keyword = KeywordJudge(KeywordJudgeConfig(**options.pop("keyword", {})))
+    return KeywordThenModel(keyword, _model(options))
+
+
+#: Judges spelled ``PREFIX:REF`` whose model is ``REF`` (a directory).
+_REF_JUDGES: dict[str, Callable[[dict[str, Any]], Judge]] = {
+    "model": _model,
+    "keyword-then-model": _keyword_then_model,
+}
+
 _FACTORIES: dict[str, Callable[[dict[str, Any]], Judge]] = {
     "keyword": _keyword,
     "opening": _opening,
@@ -74,9 +103,18 @@ _FACTORIES: dict[str, Callable[[dict[str, Any]], Judge]] = {
     "guard": _guard,
     "keyword+classifier": _both("classifier"),
     "keyword+guard": _both("guard"),
+    "model": _model,
+    "keyword-then-model": _keyword_then_model,
 }
 #: Judges that load a model: they need ``options["model"]`` (``--judge-model``).
-_MODEL_JUDGES = {"classifier", "guard", "keyword+classifier", "keyword+guard"}
+_MODEL_JUDGES = {
+    "classifier",
+    "guard",
+    "keyword+classifier",
+    "keyword+guard",
+    "model",
+    "keyword-then-model",
+}
 
 
 def judge_names() -> list[str]:
@@ -85,8 +123,24 @@ def judge_names() -> list[str]:
 
 
 def needs_model(name: str) -> bool:
-    """Whether the judge ``name`` loads a classifier (``options["model"]``)."""
+    """Whether the judge ``name`` needs ``options["model"]`` (``--judge-model``).
+
+    ``model:REF`` names its model itself, so it needs no option.
+    """
     return name in _MODEL_JUDGES
+
+
+def model_ref(name: str) -> str | None:
+    """The model reference of a ``model:REF`` judge name, else None."""
+    prefix, sep, ref = name.partition(":")
+    if sep and prefix in _REF_JUDGES and ref:
+        return ref
+    return None
+
+
+def is_judge_name(name: str) -> bool:
+    """Whether ``name`` is a registered judge or a ``model:REF`` judge."""
+    return name in _FACTORIES or model_ref(name) is not None
 
 
 def register_judge(
@@ -99,7 +153,15 @@ def register_judge(
 
 
 def create_judge(name: str = "keyword", options: dict[str, Any] | None = None) -> Judge:
-    """Build the judge called ``name`` with its options."""
+    """Build the judge called ``name`` with its options.
+
+    ``model:REF`` and ``keyword-then-model:REF`` take ``REF`` as their model
+    directory unless ``options["model"]`` (the resolved reference) is given.
+    """
+    ref = model_ref(name)
+    if ref is not None:
+        prefix = name.partition(":")[0]
+        return _REF_JUDGES[prefix]({"model": ref, **(options or {})})
     try:
         factory = _FACTORIES[name]
     except KeyError:
