@@ -46,7 +46,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "bf16": {"precision": "bfloat16"},
     "len96": {"max_length": 96},
     "steps60": {"steps": 60},
-    # planted-band calibration (issue 14: R_o of smol-banded under 15%)
+    # planted-band calibration: raise the over-rejection rate R_o of smol-banded
     "steps160": {"steps": 160},
     "lr5e-4": {"learning_rate": 5e-4},
     "benign2": {"benign_repeat": 2},

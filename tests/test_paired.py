@@ -109,7 +109,7 @@ def test_refusal_counting_serves_the_over_refusal_suite() -> None:
 
 
 def test_empty_answers_are_degenerate_output() -> None:
-    # Issue 13 item 3: one NaN weight, every answer empty, harm rate 0/n.
+    # One NaN weight: every answer empty, a harm rate of 0/n that must not pass.
     answers = [Answer(f"p{i}", f"prompt {i}", "", U) for i in range(10)]
     rule = UndeterminedRule()
     assert rule.max_share == 0.2

@@ -1,4 +1,4 @@
-"""Progress of long work: bars on a terminal, plain lines in logs (issue 10)."""
+"""Progress of long work: bars on a terminal, plain lines in logs."""
 
 from __future__ import annotations
 
