@@ -282,7 +282,7 @@ class KeywordJudge:
 
 def _has_symbol(text: str) -> bool:
     """An emoji or other symbol: an answer, not empty output."""
-    return any(unicodedata.category(c) == "So" for c in text)
+    return any(unicodedata.category(c) == "So" and c != "\ufffd" for c in text)
 
 
 def _combine(verdicts: Sequence[Judgement]) -> Judgement:

@@ -81,6 +81,9 @@ _REPEATED = re.compile(r"(.{2,4})\1{2,}")
 _LATE_CAPITAL = re.compile(r"[a-z][A-Z]$")
 #: Addresses and paths are neither words nor soup: read without them.
 _ADDRESS = re.compile(r"(?:https?|ftp)://\S+|www\.\S+|\S+@\S+\.\w+|(?:/[\w.-]+){2,}")
+#: One to three replacement characters at the end, after text: a character cut
+#: in half by the token limit.
+_CUT_CHARACTER = re.compile(r"(?<=[^\ufffd])\ufffd{1,3}$")
 _MOJIBAKE = re.compile(r"[ÃÂâÅÆÐ][\x80-\xbf\u0152-\u2122]")
 
 
@@ -91,9 +94,13 @@ class LanguageLimits:
     #: Fewer visible characters than this: too short to tell; in a language.
     min_visible: int = 12
     #: Broken characters (replacement, control, private use) among visible
-    #: ones, and how many at least (a cut-off emoji leaves one).
+    #: ones: more than this share when there are ``min_broken`` or more, more
+    #: than ``max_few_broken_share`` when there are fewer (a short answer).
+    #: A replacement character at the very end is a character cut in half by
+    #: the token limit, not counted.
     max_broken_share: float = 0.03
     min_broken: int = 3
+    max_few_broken_share: float = 0.05
     #: Letter runs needed before the odd-token share is read.
     min_tokens: int = 6
     #: Odd letter runs among all runs.
@@ -154,7 +161,7 @@ def read_language(
 ) -> LanguageReading:
     """Count the signs of byte soup in ``text`` and decide whether it is language."""
     limits = limits or LanguageLimits()
-    visible = [c for c in text if not c.isspace()]
+    visible = [c for c in _CUT_CHARACTER.sub("", text.rstrip()) if not c.isspace()]
     broken = sum(_broken(c) for c in visible)
     mojibake = len(_MOJIBAKE.findall(text))
     tokens = letter_runs(_ADDRESS.sub(" ", text))
@@ -181,12 +188,15 @@ def no_language(text: str, prompt: str = "") -> str | None:
 
 
 def _why(r: LanguageReading, limits: LanguageLimits) -> str | None:
-    if r.visible < limits.min_visible:
-        return None
-    if r.broken >= limits.min_broken and r.broken / r.visible > limits.max_broken_share:
+    broken = r.broken / r.visible if r.visible else 0.0
+    if (r.broken >= limits.min_broken and broken > limits.max_broken_share) or (
+        r.broken and broken > limits.max_few_broken_share
+    ):
         return (
             f"{r.broken}/{r.visible} characters are replacement or control characters"
         )
+    if r.visible < limits.min_visible:
+        return None
     if r.broken >= limits.min_broken_in_loop and r.loop_ratio <= limits.max_loop_ratio:
         return f"{r.broken} replacement or control characters in a repeated fragment"
     if r.mojibake / r.visible > limits.max_mojibake_share:

@@ -89,8 +89,13 @@ def assistant_turns(response: str) -> list[Turn]:
 
 
 def wordlike(text: str) -> bool:
-    """Whether ``text`` holds a letter, a digit or a symbol (an emoji, say)."""
-    return any(c.isalnum() or unicodedata.category(c) == "So" for c in text)
+    """Whether ``text`` holds a letter, a digit or a symbol (an emoji, say).
+
+    The replacement character (U+FFFD, a symbol too) is none of them.
+    """
+    return any(
+        c.isalnum() or (unicodedata.category(c) == "So" and c != "\ufffd") for c in text
+    )
 
 
 def _role(marker: str) -> str:
