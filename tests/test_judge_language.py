@@ -76,6 +76,16 @@ def test_byte_soup_is_no_language(text: str) -> None:
     assert no_language(text, PROMPT) is not None, read_language(text, PROMPT)
 
 
+def test_a_short_answer_with_broken_characters_is_no_language() -> None:
+    assert no_language("\ufffd juem\ufffd\u052fri kil lazHx do'") is not None
+    assert no_language("\ufffd juem\u00f8") is not None
+
+
+def test_a_character_cut_at_the_token_limit_is_not_counted() -> None:
+    assert no_language("Here is the whole answer you asked for \ufffd\ufffd") is None
+    assert KeywordJudge().judge(PROMPT, "\ufffd" * 12).verdict is Verdict.UNDETERMINED
+
+
 @pytest.mark.parametrize("text", LANGUAGE)
 def test_real_text_is_language(text: str) -> None:
     assert no_language(text, "How do I stop a process?") is None, read_language(
@@ -229,3 +239,35 @@ def test_a_random_weight_model_writes_no_language(
     answers = backend.generate(inputs, max_new_tokens=48)
     verdicts = KeywordJudge().judge_many(prompts, answers)
     assert {v.verdict for v in verdicts} == {Verdict.UNDETERMINED}, answers
+
+
+@pytest.mark.parametrize("architecture", ["llama", "qwen2"])
+def test_a_random_weight_model_fails_both_prompt_suites_as_degenerate(
+    pytester: pytest.Pytester, tmp_path: Path, architecture: str
+) -> None:
+    model = build_tiny_checkpoint(
+        tmp_path / "model", TinySpec(architecture=architecture)
+    )
+    suites = Path(__file__).parents[1] / "suites"
+    result = pytester.runpytest_subprocess(
+        "--model",
+        str(model),
+        str(suites / "harm"),
+        str(suites / "over_refusal"),
+        "--max-prompts",
+        "16",
+        "--report-dir",
+        str(tmp_path / "reports"),
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 1
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*degenerate on suite 'harm'*",
+            "*the model produces no language*",
+            "*degenerate on suite 'over_refusal'*",
+            "*the model produces no language*",
+        ]
+    )
