@@ -14,7 +14,9 @@ Usage (docs/performance-safety-layers.md)::
     python benchmarks/bench_safety_layers.py --tiny      # a tiny random pair
 
 Without ``--baseline`` the model is compared with itself (zero drift, the same
-work). ``--over-rejection-limit`` and ``--initial-range`` bound or force the
+work). ``--suite-settings`` uses :meth:`LocalizationSettings.for_suite`: the
+baseline is localized first and the subject's search follows from it.
+``--over-rejection-limit`` and ``--initial-range`` bound or force the
 over-rejection search; ``--harm-prompts N`` also times ``pytest --model M
 --max-prompts N suites/harm`` for the comparison the suite is held to.
 """
@@ -130,31 +132,51 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     settings = localization_settings(args)
     profiles = workdir / "profiles"
 
-    def locate(model: str, out: str) -> SafetyLayerProfile:
+    def locate(model: str, out: str, how: LocalizationSettings) -> SafetyLayerProfile:
         return locate_safety_layers(
             model,
-            settings=settings,
+            settings=how,
             load_options=options,
             cache_dir=profiles,
             out_dir=workdir / out,
         )
 
     rows: list[tuple[str, float]] = []
-    mine, seconds = timed(lambda: locate(subject, "subject"))
-    rows += [*profile_rows("subject", mine), ("subject: localization total", seconds)]
-    if baseline == subject:  # the same weights: its cold localization is the above
-        theirs = mine
-        rows += [
-            (name.replace("subject", "baseline (cold)", 1), seconds)
-            for name, seconds in list(rows)
-        ]
-    else:
-        theirs, seconds = timed(lambda: locate(baseline, "baseline"))
-        rows += [
+    base_settings = settings
+    if args.suite_settings and baseline != subject:
+        # The suite's settings: the baseline first, then the subject after it.
+        base_settings = LocalizationSettings.for_suite(args.batch_size)
+        theirs, seconds = timed(lambda: locate(baseline, "baseline", base_settings))
+        cold = [
             *profile_rows("baseline (cold)", theirs),
             ("baseline (cold): localization total", seconds),
         ]
-    _, seconds = timed(lambda: locate(baseline, "baseline"))
+        settings = LocalizationSettings.for_suite(args.batch_size, baseline=theirs)
+        mine, seconds = timed(lambda: locate(subject, "subject", settings))
+        rows += [
+            *profile_rows("subject", mine),
+            ("subject: localization total", seconds),
+        ]
+        rows += cold
+    else:
+        mine, seconds = timed(lambda: locate(subject, "subject", settings))
+        rows += [
+            *profile_rows("subject", mine),
+            ("subject: localization total", seconds),
+        ]
+        theirs = mine
+        if baseline == subject:  # the same weights: its cold localization is above
+            rows += [
+                (name.replace("subject", "baseline (cold)", 1), seconds)
+                for name, seconds in list(rows)
+            ]
+        else:
+            theirs, seconds = timed(lambda: locate(baseline, "baseline", settings))
+            rows += [
+                *profile_rows("baseline (cold)", theirs),
+                ("baseline (cold): localization total", seconds),
+            ]
+    _, seconds = timed(lambda: locate(baseline, "baseline", base_settings))
     rows.append(("baseline (cached): localization", seconds))
     _, seconds = timed(lambda: weight_drift_between(subject, baseline))
     rows.append(("drift: weights", seconds))
@@ -311,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--harm-prompts", type=int, default=None, metavar="N",
         help="also time the harm suite on N prompts",
+    )  # fmt: skip
+    parser.add_argument(
+        "--suite-settings", action="store_true",
+        help="LocalizationSettings.for_suite: the baseline first, the subject "
+        "searching at its alpha, or not at all when it located nothing",
     )  # fmt: skip
     parser.add_argument("--json", default=None, help="also write the result here")
     args = parser.parse_args(argv)
