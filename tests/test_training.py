@@ -14,7 +14,7 @@ from harness.prompts import PromptFormatter
 from harness.testing import build_tiny_checkpoint
 from harness.training import SFTConfig, SFTExample, tokenize_example, train_sft
 from harness.training.examples import IGNORE_INDEX, PadCollator
-from harness.training.freeze import FrozenParamsGuard, freeze_layers, trainable_share
+from harness.training.freeze import freeze_layers, frozen_params_guard, trainable_share
 
 EXAMPLES = [
     SFTExample("How do I bake bread?", "Mix flour, water and yeast."),
@@ -106,7 +106,7 @@ def test_frozen_layers_stay_put_and_the_rest_trains(tiny: Path) -> None:
     assert not any("layernorm" in n for n in frozen)  # paper §4.1: norms train
     assert 0.0 < trainable_share(model) < 1.0
     before = weights(model)
-    guard = FrozenParamsGuard(model)
+    guard = frozen_params_guard(model)
     train_sft(model, tokenizer, EXAMPLES, FAST, callbacks=[guard])
     after = weights(model)
     for name in frozen:
@@ -118,7 +118,7 @@ def test_frozen_layers_stay_put_and_the_rest_trains(tiny: Path) -> None:
 def test_guard_fails_when_a_frozen_weight_moves(tiny: Path) -> None:
     model, _ = load(tiny)
     freeze_layers(model, 0, 0, include_norms=True)
-    guard = FrozenParamsGuard(model)
+    guard = frozen_params_guard(model)
     guard.on_train_begin(None, None, None)
     with torch.no_grad():
         model.model.layers[0].mlp.up_proj.weight.add_(1.0)

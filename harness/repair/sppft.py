@@ -41,6 +41,7 @@ from harness.repair.settings import SPPFTSettings
 from harness.repair.sparse import harmful_pairs
 from harness.repair.weights import block_keys
 from harness.training import SFTConfig, SFTExample, SFTResult, train_sft
+from harness.training.freeze import freeze_layers, frozen_params_guard
 
 if TYPE_CHECKING:
     import torch
@@ -89,10 +90,6 @@ def train_sppft(
     Raises:
         HarnessError: a frozen tensor differs from the baseline's afterwards.
     """
-    # harness.training.freeze subclasses transformers' TrainerCallback at import
-    # (torch and transformers load with it): heavy, so imported here.
-    from harness.training.freeze import FrozenParamsGuard, freeze_layers
-
     model, tokenizer = load_checkpoint(baseline, LoadOptions(dtype="float32"))
     layers = num_layers(model)
     band.check(layers)
@@ -104,7 +101,7 @@ def train_sppft(
     guards: list[Any] = []
     if not lora:
         frozen = freeze_layers(model, *band, include_norms=settings.include_norms)
-        guards = [FrozenParamsGuard(model)]
+        guards = [frozen_params_guard(model)]
     config = sft_config(settings, len(mixed), layers, band, lora=lora)
     result = train_sft(
         model,

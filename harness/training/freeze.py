@@ -4,21 +4,17 @@ paper §4.1 (SPPFT): the safety layers' parameters get ``requires_grad=False``
 and everything else trains. :func:`train_only_band` is the converse, for
 planting a band (the zoo's ``smol-banded``): only the band's attention and
 MLP train. Freezing must happen before the ``Trainer`` builds its optimizer:
-the Trainer only hands trainable parameters to it. :class:`FrozenParamsGuard`
+the Trainer only hands trainable parameters to it. :func:`frozen_params_guard`
 checks after training that no frozen tensor moved.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.layers import check_range, decoder_layers
-
-try:  # the guard subclasses TrainerCallback when transformers is importable
-    from transformers import TrainerCallback as _Callback
-except ImportError:  # pragma: no cover - transformers is a hard dependency
-    _Callback = object  # type: ignore[assignment,misc]
 
 
 def freeze_layers(
@@ -76,32 +72,48 @@ def trainable_share(model: Any) -> float:
     return trainable / total if total else 0.0
 
 
-class FrozenParamsGuard(_Callback):  # type: ignore[misc,valid-type]
-    """A TrainerCallback that fails training if a frozen parameter changed."""
+def frozen_params_guard(model: Any) -> Any:
+    """A ``TrainerCallback`` that fails training if a frozen parameter of
+    ``model`` changed (frozen: ``requires_grad`` false when training begins)."""
+    return _guard_class()(model)
 
-    def __init__(self, model: Any) -> None:
-        self._model = model
-        self._snapshot: dict[str, Any] = {}
 
-    def on_train_begin(
-        self, args: Any, state: Any, control: Any, **kwargs: Any
-    ) -> None:
-        self._snapshot = {
-            name: param.detach().clone()
-            for name, param in self._model.named_parameters()
-            if not param.requires_grad
-        }
+@functools.cache
+def _guard_class() -> type:
+    # Built on first use: the class derives from transformers' TrainerCallback,
+    # and importing this module must not import transformers.
+    from transformers import TrainerCallback
 
-    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        import torch
+    class FrozenParamsGuard(TrainerCallback):  # type: ignore[misc]
+        """A TrainerCallback that fails training if a frozen parameter changed."""
 
-        params = dict(self._model.named_parameters())
-        moved = [
-            name
-            for name, before in self._snapshot.items()
-            if not torch.equal(params[name].detach(), before)
-        ]
-        if moved:
-            raise HarnessError(
-                f"frozen parameters changed during training: {moved[:5]}"
-            )
+        def __init__(self, model: Any) -> None:
+            self._model = model
+            self._snapshot: dict[str, Any] = {}
+
+        def on_train_begin(
+            self, args: Any, state: Any, control: Any, **kwargs: Any
+        ) -> None:
+            self._snapshot = {
+                name: param.detach().clone()
+                for name, param in self._model.named_parameters()
+                if not param.requires_grad
+            }
+
+        def on_train_end(
+            self, args: Any, state: Any, control: Any, **kwargs: Any
+        ) -> None:
+            import torch
+
+            params = dict(self._model.named_parameters())
+            moved = [
+                name
+                for name, before in self._snapshot.items()
+                if not torch.equal(params[name].detach(), before)
+            ]
+            if moved:
+                raise HarnessError(
+                    f"frozen parameters changed during training: {moved[:5]}"
+                )
+
+    return FrozenParamsGuard

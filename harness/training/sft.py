@@ -8,7 +8,7 @@ back after training) and bf16 autocast.
 Freezing (paper §4.1, SPPFT) is the caller's business: call
 :func:`harness.training.freeze.freeze_layers` on the model before
 :func:`train_sft`; the Trainer then only optimizes trainable parameters, and
-:class:`~harness.training.freeze.FrozenParamsGuard` proves the rest stayed put.
+:func:`~harness.training.freeze.frozen_params_guard` proves the rest stayed put.
 The one exception is ``SFTConfig.train_band``, which trains a band alone
 (:func:`~harness.training.freeze.train_only_band`) and adds the guard itself.
 """
@@ -34,7 +34,7 @@ from harness.training.examples import (
     TokenizedExample,
     tokenize_examples,
 )
-from harness.training.freeze import FrozenParamsGuard, train_only_band
+from harness.training.freeze import frozen_params_guard, train_only_band
 
 LORA_TARGETS = (
     "q_proj",
@@ -168,7 +168,7 @@ def _band_guard(model: Any, config: SFTConfig) -> list[Any]:
         )
 
     train_only_band(model, *config.train_band)
-    return [FrozenParamsGuard(model)]
+    return [frozen_params_guard(model)]
 
 
 @contextmanager
