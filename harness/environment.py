@@ -10,15 +10,15 @@ report the resolved directory and fingerprint of its checkpoint
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness import baseline_cache
-from harness.checkpoint import ZOO_PREFIX, fingerprint_checkpoint
+from harness.checkpoint import ZOO_PREFIX
 from harness.localization import profile
+from harness.localization.reuse import fingerprint_once
 from harness.zoo.build import cached_path
 from harness.zoo.cache import is_built, zoo_root
 from harness.zoo.recipes import active_profile
@@ -95,8 +95,7 @@ def checkpoint_identity(ref: str) -> dict[str, Any]:
     }
 
 
-@functools.cache
 def checkpoint_fingerprint(path: str) -> str:
-    """:func:`harness.checkpoint.fingerprint_checkpoint`, once per path and process."""
-
-    return fingerprint_checkpoint(path)
+    """:func:`harness.checkpoint.fingerprint_checkpoint`, once per process while
+    the directory's files are unchanged (:func:`fingerprint_once`)."""
+    return fingerprint_once(path)

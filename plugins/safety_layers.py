@@ -17,28 +17,38 @@ from harness.config import RunSettings, Subject
 from harness.errors import HarnessError
 from harness.gate.layers import locate, measure_drift
 from harness.localization.profile import SafetyLayerProfile
-from plugins.runner import fail
+from plugins.runner import fail, terminal_progress
 
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
-def safety_profile(run_settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
-    """The safety-layer profile of the checkpoint under test (paper §3)."""
+def safety_profile(
+    pytestconfig: pytest.Config,
+    run_settings: RunSettings,
+    subject: Subject,
+    baseline_safety_profile: SafetyLayerProfile | None,
+) -> SafetyLayerProfile:
+    """The safety-layer profile of the checkpoint under test (paper §3); its
+    search follows the baseline's (:func:`harness.gate.layers.locate`)."""
     return _or_fail(
-        lambda: locate(run_settings, subject),
+        pytestconfig,
+        lambda: locate(run_settings, subject, baseline_safety_profile),
         f"cannot localize the safety layers of {subject.name!r}",
     )
 
 
 @pytest.fixture(scope="session")
 def baseline_safety_profile(
-    run_settings: RunSettings, baseline_subject: Subject | None
+    pytestconfig: pytest.Config,
+    run_settings: RunSettings,
+    baseline_subject: Subject | None,
 ) -> SafetyLayerProfile | None:
     """The ``--baseline`` checkpoint's profile, or ``None`` without a baseline."""
     if baseline_subject is None:
         return None
     return _or_fail(
+        pytestconfig,
         lambda: locate(run_settings, baseline_subject),
         f"cannot localize the safety layers of {baseline_subject.name!r}",
     )
@@ -46,6 +56,7 @@ def baseline_safety_profile(
 
 @pytest.fixture(scope="session")
 def safety_drift(
+    pytestconfig: pytest.Config,
     run_settings: RunSettings,
     subject: Subject,
     baseline_subject: Subject | None,
@@ -61,14 +72,17 @@ def safety_drift(
         return None
     profiles = (safety_profile, baseline_safety_profile)
     return _or_fail(
+        pytestconfig,
         lambda: measure_drift(run_settings, subject, baseline_subject, profiles),
         f"{subject.name} against the baseline {baseline_subject.name}",
     )
 
 
-def _or_fail(compute: Callable[[], T], context: str) -> T:
+def _or_fail(config: pytest.Config, compute: Callable[[], T], context: str) -> T:
+    """Compute with progress on the terminal; a library error fails the test."""
     try:
-        return compute()
+        with terminal_progress(config):
+            return compute()
     except HarnessError as e:
         error = e
     fail(f"{context}: {error}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
-from harness.checkpoint import fingerprint_checkpoint, resolve_device
+from harness.checkpoint import resolve_device
 from harness.config import RunSettings, Subject
 from harness.drift import (
     GapCurve,
@@ -35,20 +35,31 @@ from harness.localization.api import locate_safety_layers
 from harness.localization.gap import GapRule
 from harness.localization.profile import SafetyLayerProfile
 from harness.localization.regression import compare_profiles, load_policy
+from harness.localization.reuse import fingerprint_once
 from harness.localization.settings import LocalizationSettings
 from harness.precision import choose_dtype
 from harness.reports import report_path, subject_dir
 from harness.zoo import resolve_ref
 
 
-def locate(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
-    """Localize (or read from the cache) one subject's safety layers (paper §3)."""
+def locate(
+    settings: RunSettings,
+    subject: Subject,
+    baseline: SafetyLayerProfile | None = None,
+) -> SafetyLayerProfile:
+    """Localize (or read from the cache) one subject's safety layers (paper §3).
+
+    With the ``baseline``'s profile, the subject's search runs at the
+    baseline's alpha, or not at all when the baseline located no range: the
+    suite compares the two and needs no more
+    (:meth:`~harness.localization.settings.LocalizationSettings.for_suite`).
+    """
     out_dir = subject_dir(settings.report_dir, subject.name) / "safety_layers"
     # The run's device, dtype and batch size; the rest are the paper's.
     return locate_safety_layers(
         resolve_ref(subject.ref),
         ref=subject.ref,
-        settings=LocalizationSettings(batch_size=settings.batch_size),
+        settings=LocalizationSettings.for_suite(settings.batch_size, baseline),
         load_options=settings.load_options(resolve_device(settings.device)),
         queries={"over_rejection": settings.over_rejection},
         out_dir=out_dir,
@@ -58,7 +69,7 @@ def locate(settings: RunSettings, subject: Subject) -> SafetyLayerProfile:
 def baseline_band(profile: SafetyLayerProfile) -> LayerRange | None:
     """The located range, else the gap rule's clear band, else ``None``."""
     if profile.safety_layers is not None:
-        return LayerRange(profile.safety_layers[0], profile.safety_layers[1])
+        return profile.safety_layers
     band = profile.existence.band
     if band.found and band.first is not None and band.last is not None:
         return LayerRange(band.first, band.last)
@@ -111,7 +122,7 @@ def _states(settings: RunSettings, model_dir: str) -> QueryStates:
 def _baseline_states(settings: RunSettings, model_dir: str) -> QueryStates:
     device = resolve_device(settings.device)
     key = BaselineKey(
-        fingerprint=fingerprint_checkpoint(model_dir),
+        fingerprint=fingerprint_once(model_dir),
         settings_digest=settings_digest(
             {
                 "data": states_data_digest(),
