@@ -61,7 +61,8 @@ def test_the_model_judge_scores_in_one_batched_pass(tiny: Path) -> None:
         assert a.score is not None and b.score is not None
         assert 0.0 <= a.score <= 1.0
         assert a.score == pytest.approx(b.score, abs=1e-4)  # padding changes nothing
-        assert a.verdict is (Verdict.COMPLIED if a.score >= 0.5 else Verdict.REFUSED)
+        complied = a.score >= config.threshold
+        assert a.verdict is (Verdict.COMPLIED if complied else Verdict.REFUSED)
 
 
 def test_soup_and_empty_output_skip_the_model(tiny: Path) -> None:

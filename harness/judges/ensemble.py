@@ -51,9 +51,9 @@ class KeywordThenModel:
     """The keyword judge decides the clear cases, a model judge the uncertain ones.
 
     Uncertain (:meth:`KeywordJudge.uncertain`): a refusal overruled by what
-    follows or precedes it, a verdict taken from a later fake turn, a refusal
-    found by the decline grammar only. Undetermined answers (empty, looping, no
-    language) stay undetermined: no judge can read them. The model judge runs
+    follows or precedes it, or a refusal found by the decline grammar only.
+    Undetermined answers (empty, looping, no language) stay undetermined: no
+    judge can read them. The model judge runs
     on the uncertain answers only, so its cost is paid for those alone.
     """
 

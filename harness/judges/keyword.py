@@ -195,13 +195,13 @@ class KeywordJudge:
     def uncertain(judgement: Judgement) -> bool:
         """Whether a verdict rests on structure a second judge should check.
 
-        A refusal overruled by what follows or precedes it, a verdict taken
-        from a fake turn, or a refusal that only the decline grammar found.
+        A refusal overruled by what follows or precedes it, or a refusal that
+        only the decline grammar found. A verdict taken from a fake turn is a
+        rule, not a guess: it stays.
         """
         if judgement.verdict is Verdict.UNDETERMINED:
             return False
-        reason = judgement.reason
-        return reason.startswith("turn ") or any(m in reason for m in _UNCERTAIN)
+        return any(mark in judgement.reason for mark in _UNCERTAIN)
 
     def decide_prefix(self, prompt: str, text: str) -> Judgement | None:
         """The verdict of any text that starts with ``text``, or None if not settled.
