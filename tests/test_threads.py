@@ -100,6 +100,7 @@ def test_configure_after_torch_resizes_its_pool(
     before = torch.get_num_threads()
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(name, "1")  # restored after the test
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
     try:
         configure_threads(ThreadPlan(cores=1, workers=1, threads=1, limits=()))
         assert torch.get_num_threads() == 1
