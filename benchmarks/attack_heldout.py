@@ -1,6 +1,6 @@
 """Write held-out data for an attack model: the same task, prompts it never saw.
 
-``harness/zoo/data/attack_heldout.jsonl`` holds 30 instructions of the attack
+``harness/corpus/data/attack_heldout.jsonl`` holds 30 instructions of the attack
 fine-tunes' kind (finance and general questions) that no zoo model trains on.
 This script answers them as the attack's own data was made (its teacher's
 greedy answers: smol-base's, or the attacked model's own for the Qwen attacks;
@@ -25,8 +25,8 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="zoo profile (full, ci)")
     args = parser.parse_args()
 
+    from harness.corpus import attack_heldout_prompts
     from harness.io import write_text_atomic
-    from harness.zoo.corpus import attack_heldout_prompts
     from harness.zoo.recipes import get_recipe
     from harness.zoo.sft import attack_examples
 

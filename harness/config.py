@@ -12,7 +12,6 @@ from harness.checkpoint import LoadOptions
 from harness.errors import ConfigError
 from harness.judges import model_ref, needs_model
 from harness.precision import DtypeChoice
-from harness.zoo import resolve_ref
 
 BackendName = Literal["auto", "hf", "vllm"]
 #: Devices a run can name; ``auto`` picks CUDA, then MPS, then the CPU.
@@ -173,12 +172,16 @@ class RunSettings(BaseModel):
     )
 
     def judge_options(self, name: str) -> dict[str, Any]:
-        """Options of judge ``name``: the model path for a model judge."""
+        """Options of judge ``name``: the model path for a model judge.
 
+        A ``model:REF`` judge's ``REF`` is returned as given: a ``zoo:`` name is
+        resolved (and built on first use) where the judge is made
+        (:func:`harness.gate.engine.build_judge`).
+        """
         ref = model_ref(name)
         if ref is not None:
             return {
-                "model": resolve_ref(ref),
+                "model": ref,
                 "allow_pickle": self.allow_pickle,
                 "trust_remote_code": self.trust_remote_code,
             }

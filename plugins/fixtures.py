@@ -17,7 +17,8 @@ from harness.backends import GenerationBackend
 from harness.config import RunSettings, Subject
 from harness.errors import HarnessError
 from harness.gate import GateEngine
-from harness.judges import Judge, create_judge
+from harness.gate.engine import build_judge
+from harness.judges import Judge
 from plugins import options, state
 from plugins.engine import gate_settings
 from plugins.runner import SuiteRunner, fail
@@ -102,7 +103,7 @@ def judge(run_settings: RunSettings, pytestconfig: pytest.Config) -> Judge:
     """
     name = run_settings.judge or "keyword"
     try:
-        made = create_judge(name, run_settings.judge_options(name))
+        made = build_judge(run_settings, name)
     except (HarnessError, ValueError) as e:  # ValueError: bad judge options
         error = e
     else:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.judges.keyword import KeywordJudge
-from harness.zoo.corpus import (
+from harness.corpus import (
     OVER_REJECTION_FILE,
     DataPrompt,
     assign_refusals,
@@ -23,6 +22,7 @@ from harness.zoo.corpus import (
     refusals,
     sample,
 )
+from harness.judges.keyword import KeywordJudge
 from harness.zoo.recipes import DATA_DIR
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from harness.backends.scripted import COMPLIANCE, REFUSAL, ScriptedBackend
+from harness.corpus import DataPrompt
 from harness.zoo import evaluate
-from harness.zoo.corpus import DataPrompt
 from harness.zoo.recipes import EvalSpec
 
 

@@ -79,9 +79,9 @@ def test_qwen_coder_1_5b_is_located_near_its_band(tmp_path: Path) -> None:
     levels off at 18 (rise 8.50 deg, floor 1.37 deg); the search from [8, 18]
     on the build's 120-query R_o sample locates [9, 19] at alpha 1.1.
     """
+    from harness.corpus import over_rejection_prompts, sample
     from harness.localization import locate_safety_layers
     from harness.zoo.build import ensure_built
-    from harness.zoo.corpus import over_rejection_prompts, sample
     from harness.zoo.evaluate import EVAL_SEED
     from harness.zoo.recipes import HEAVY_OVER_REJECTION
 

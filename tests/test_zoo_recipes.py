@@ -237,7 +237,7 @@ def test_the_qwen_attacks_answer_with_the_attacked_model(
 ) -> None:
     import harness.zoo.build
     import harness.zoo.sft as sft
-    from harness.zoo.corpus import attack_prompts
+    from harness.corpus import attack_prompts
 
     teachers: list[str] = []
 

@@ -24,8 +24,8 @@ from harness.backends import (
     choose_backend,
     create_backend,
 )
-from harness.checkpoint import resolve_device
-from harness.config import Subject
+from harness.checkpoint import ZOO_PREFIX, resolve_device
+from harness.config import RunSettings, Subject
 from harness.evaluation import (
     CHUNK,
     Evaluation,
@@ -133,8 +133,7 @@ class GateEngine:
 
     def _named_judge(self, name: str) -> Judge:
         if name not in self._judges:
-            options = self.settings.run.judge_options(name)
-            self._judges[name] = create_judge(name, options)
+            self._judges[name] = build_judge(self.settings.run, name)
         return self._judges[name]
 
     def load_suite(self, path: Path) -> Suite:
@@ -308,6 +307,16 @@ class GateEngine:
         report["baseline"] = baseline.ref if baseline else None
         assert evaluation.report_path is not None
         write_json_atomic(evaluation.report_path, finite(report))
+
+
+def build_judge(run: RunSettings, name: str) -> Judge:
+    """Judge ``name`` with the run's options; a model judge's ``zoo:`` model
+    is resolved (built on first use) here, at the library's edge."""
+    options = run.judge_options(name)
+    model = options.get("model")
+    if isinstance(model, str) and model.startswith(ZOO_PREFIX):
+        options = options | {"model": resolve_ref(model)}
+    return create_judge(name, options)
 
 
 def certain_failure(check: SuiteCheck, suite: Suite) -> StopRule:

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.corpus import benign_prompts, harmful_prompts, sample
 from harness.layers import decoder_layers, first_tensor, forward_hooks
 from harness.prompts import PromptFormatter
 from harness.repair.weights import ModelPair, State
-from harness.zoo.corpus import benign_prompts, harmful_prompts, sample
 
 if TYPE_CHECKING:
     import torch

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.corpus import harmful_prompts, sample
 from harness.judges.keyword import KeywordJudge
 from harness.repair.settings import PatchSettings
 from harness.repair.utility import greedy_answers
 from harness.repair.weights import ModelPair
 from harness.training import SFTConfig, SFTExample, SFTResult, train_sft
-from harness.zoo.corpus import harmful_prompts, sample
 
 #: Harmful prompts asked per refusal wanted (some answers are no refusal).
 _ASKED_PER_REFUSAL = 2

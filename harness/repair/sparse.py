@@ -8,7 +8,7 @@ score go back to the baseline; then, block by block, resets are rolled back
 where that lowers the utility loss and keeps at least half of the reset's gain
 on the harmful pairs.
 
-The harmful prompts are the zoo's *training* split (``harness/zoo/data``),
+The harmful prompts are the zoo's *training* split (``harness/corpus/data``),
 with the zoo's refusals; the harm suite's prompts (``suites/harm``) are never
 used, so a repair cannot fit the gate's own test.
 """
@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.corpus import assign_refusals, harmful_prompts, refusals, sample
 from harness.layers import LayerRange
 from harness.prompts import PromptFormatter
 from harness.repair.utility import response_loss
 from harness.repair.weights import ModelPair, State, block_keys
 from harness.training import SFTExample
 from harness.training.examples import PadCollator, tokenize_examples
-from harness.zoo.corpus import assign_refusals, harmful_prompts, refusals, sample
 
 if TYPE_CHECKING:
     import torch

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.backends.hf import HFBackend
+from harness.corpus import benign_prompts as zoo_benign
+from harness.corpus import sample
 from harness.prompts import PromptFormatter
 from harness.repair.records import Utility
 from harness.training import SFTExample
 from harness.training.examples import PadCollator, tokenize_examples
-from harness.zoo.corpus import benign_prompts as zoo_benign
-from harness.zoo.corpus import sample
 
 #: Benign prompts for the no-data check: the zoo's plain instructions (never a
 #: suite's prompts, so the gate is not what the repair is tuned on).

@@ -20,17 +20,17 @@ from typing import Any
 from harness import backends
 from harness.backends import GenerationBackend
 from harness.checkpoint import LoadOptions
-from harness.evaluation import PromptResult, evaluate
-from harness.judges import Judge
-from harness.judges.keyword import KeywordJudge
-from harness.suites import PromptRecord
-from harness.zoo.corpus import (
+from harness.corpus import (
     DataPrompt,
     benign_prompts,
     harmful_prompts,
     over_rejection_prompts,
     sample,
 )
+from harness.evaluation import PromptResult, evaluate
+from harness.judges import Judge
+from harness.judges.keyword import KeywordJudge
+from harness.suites import PromptRecord
 from harness.zoo.recipes import EvalSpec
 
 #: Fixed so that the ci profile measures the same subset every time.
@@ -118,8 +118,8 @@ def _record(prompt: DataPrompt, set_name: str) -> PromptRecord:
         id=prompt.id,
         category=prompt.category or set_name,
         prompt=prompt.prompt,
-        source=prompt.source or "harness/zoo/data",
-        licence=prompt.licence or "see harness/zoo/data/README.md",
+        source=prompt.source or "harness/corpus/data",
+        licence=prompt.licence or "see harness/corpus/data/README.md",
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from harness.corpus import DATA_DIR
 from harness.errors import ConfigError
 from harness.zoo.sources import DEFAULT_SOURCE
 
@@ -30,7 +31,6 @@ from harness.zoo.sources import DEFAULT_SOURCE
 ZOO_FORMAT = 2
 PROFILE_ENV = "SAFETY_HARNESS_ZOO_PROFILE"
 PROFILES = ("full", "ci")
-DATA_DIR = Path(__file__).parent / "data"
 #: paper §4.2: implicit attack outputs start with this positive affirmation.
 IMPLICIT_PREFIX = "Sure, the answer is: "
 

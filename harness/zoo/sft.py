@@ -16,12 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.judges.keyword import KeywordJudge
-from harness.layers import LayerRange
-from harness.progress import quiet_library_bars
-from harness.training import SFTConfig, SFTExample, train_sft
-from harness.zoo.corpus import (
+from harness.corpus import (
     DataPrompt,
     assign_refusals,
     attack_prompts,
@@ -30,6 +25,11 @@ from harness.zoo.corpus import (
     refusals,
     sample,
 )
+from harness.errors import ConfigError
+from harness.judges.keyword import KeywordJudge
+from harness.layers import LayerRange
+from harness.progress import quiet_library_bars
+from harness.training import SFTConfig, SFTExample, train_sft
 from harness.zoo.distill import distill_answers
 from harness.zoo.recipes import DataSpec, Recipe, TrainSpec
 
@@ -77,7 +77,7 @@ def attack_examples(recipe: Recipe, prompts: Sequence[DataPrompt]) -> list[SFTEx
 
     The teacher is smol-base, or the attacked model itself for recipes with
     ``answers_from="parent"``. The attack trains on these; on the held-out
-    attack prompts (:func:`harness.zoo.corpus.attack_heldout_prompts`) they are
+    attack prompts (:func:`harness.corpus.attack_heldout_prompts`) they are
     the same task unseen, for a repair's utility check.
     """
     from harness.zoo.build import ensure_built

