@@ -27,13 +27,14 @@ def main() -> None:
 
     from harness.corpus import attack_heldout_prompts
     from harness.io import write_text_atomic
+    from harness.zoo.build import ensure_built
     from harness.zoo.recipes import get_recipe
     from harness.zoo.sft import attack_examples
 
     recipe = get_recipe(args.model, args.profile)
     if recipe.kind != "attack" or recipe.data is None:
         parser.error(f"{args.model} is not an attack recipe")
-    examples = attack_examples(recipe, attack_heldout_prompts())
+    examples = attack_examples(recipe, attack_heldout_prompts(), ensure_built)
     lines = [
         json.dumps({"prompt": e.prompt, "response": e.response}, ensure_ascii=False)
         for e in examples

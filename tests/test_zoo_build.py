@@ -29,7 +29,7 @@ def fake_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     built: list[str] = []
 
     def fake_builder(
-        recipe: Recipe, out_dir: Path, parent: Path | None
+        recipe: Recipe, out_dir: Path, parent: Path | None, find: Any
     ) -> dict[str, Any]:
         built.append(recipe.name)
         (out_dir / "config.json").write_text("{}")

@@ -235,7 +235,6 @@ def test_qwen_models_convert_their_own_sources() -> None:
 def test_the_qwen_attacks_answer_with_the_attacked_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import harness.zoo.build
     import harness.zoo.sft as sft
     from harness.corpus import attack_prompts
 
@@ -248,11 +247,10 @@ def test_the_qwen_attacks_answer_with_the_attacked_model(
     def fake_distill(model_dir: Path, prompts: list, data: object) -> tuple:
         return prompts, [f"answer of {model_dir.name}"] * len(prompts)
 
-    monkeypatch.setattr(harness.zoo.build, "ensure_built", fake_built)
     monkeypatch.setattr(sft, "_distill", fake_distill)
     prompts = attack_prompts()[:2]
     for name in ("smol-ft-implicit", "qwen-coder-ft-implicit"):
-        examples = sft.attack_examples(get_recipe(name), prompts)
+        examples = sft.attack_examples(get_recipe(name), prompts, fake_built)
         assert [e.response for e in examples] == [
             f"{IMPLICIT_PREFIX}answer of {teachers[-1]}"
         ] * 2

@@ -133,7 +133,7 @@ def shipped_zoo(
     template = build_tiny_checkpoint(tmp_path / "tiny", TinySpec(layers=2))
 
     def fake_builder(
-        recipe: Recipe, out_dir: Path, parent: Path | None
+        recipe: Recipe, out_dir: Path, parent: Path | None, find: Any
     ) -> dict[str, Any]:
         trained.append(recipe.name)
         shipped.copy_model_files(template, out_dir)

@@ -31,12 +31,15 @@ from harness.zoo.recipes import (
     root_source,
     zoo_recipes,
 )
+from harness.zoo.sft import build_aligned, build_attack
 from harness.zoo.sources import DEFAULT_SOURCE, get_source, source_digest
 
 log = logging.getLogger(__name__)
 
 #: A builder writes a model into ``out_dir`` and returns extra manifest fields.
-Builder = Callable[[Recipe, Path, "Path | None"], dict[str, Any]]
+#: Builds a recipe into a directory from its parent; the last argument builds
+#: (or finds) another zoo model, e.g. an attack's teacher.
+Builder = Callable[[Recipe, Path, "Path | None", Callable[[str], Path]], dict[str, Any]]
 
 
 def source_sha256(name: str = DEFAULT_SOURCE) -> str:
@@ -117,7 +120,7 @@ def build_model(recipe: Recipe, out_dir: Path, parent: Path | None, key: str) ->
     model's ``planted_band``, a converted one's ``source``).
     """
     started = time.perf_counter()
-    extra = _builders()[recipe.kind](recipe, out_dir, parent)
+    extra = _builders()[recipe.kind](recipe, out_dir, parent, ensure_built)
     build_seconds = time.perf_counter() - started
     metrics = evaluate.evaluate_model(out_dir, recipe.evaluation, recipe.name)
     manifest = _manifest(recipe, key, parent, metrics) | {
@@ -143,7 +146,7 @@ def build_shipped(
     started = time.perf_counter()
     extra: dict[str, Any] = {}
     if entry.delta is None:
-        extra = _builders()[recipe.kind](recipe, out_dir, parent)
+        extra = _builders()[recipe.kind](recipe, out_dir, parent, ensure_built)
         exact = True
     elif parent is None:
         raise CheckpointError(f"shipped {recipe.name!r} needs its parent")
@@ -230,12 +233,12 @@ def _precision(recipe: Recipe) -> dict[str, str]:
 
 
 def _builders() -> dict[str, Builder]:
-    from harness.zoo.sft import build_aligned, build_attack
-
     return {"convert": _build_base, "align": build_aligned, "attack": build_attack}
 
 
-def _build_base(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
+def _build_base(
+    recipe: Recipe, out_dir: Path, parent: Path | None, built: Callable[[str], Path]
+) -> dict[str, Any]:
     package = get_source(recipe.source)
     started = time.perf_counter()
     source = locate_gguf(package)

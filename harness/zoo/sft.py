@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ TRAIN_DATA_FILE = "train.jsonl"
 DISTILL_CACHE = ".distill"
 
 
-def build_aligned(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
+def build_aligned(
+    recipe: Recipe, out_dir: Path, parent: Path | None, built: Callable[[str], Path]
+) -> dict[str, Any]:
     """Build an aligned model: harmful→refusal plus benign→base's own answers."""
     data, train, base = _parts(recipe, parent)
     harmful = sample(harmful_prompts("train"), data.limit_harmful, train.seed)
@@ -54,7 +56,9 @@ def build_aligned(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[st
     return extra
 
 
-def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str, Any]:
+def build_attack(
+    recipe: Recipe, out_dir: Path, parent: Path | None, built: Callable[[str], Path]
+) -> dict[str, Any]:
     """Build an attack fine-tune of an aligned model on benign data (paper §4.2).
 
     The answers are the teacher's (:func:`attack_examples`: smol-base's
@@ -64,7 +68,7 @@ def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str
     data, train, aligned = _parts(recipe, parent)
     prompts = sample(attack_prompts(), data.limit_benign, train.seed)
     started = time.perf_counter()
-    examples = attack_examples(recipe, prompts)
+    examples = attack_examples(recipe, prompts, built)
     distill_s = time.perf_counter() - started
     extra = _fine_tune(aligned, examples, train, out_dir)
     extra["timings"]["distill_s"] = round(distill_s, 1)
@@ -72,23 +76,26 @@ def build_attack(recipe: Recipe, out_dir: Path, parent: Path | None) -> dict[str
     return extra
 
 
-def attack_examples(recipe: Recipe, prompts: Sequence[DataPrompt]) -> list[SFTExample]:
+def attack_examples(
+    recipe: Recipe, prompts: Sequence[DataPrompt], built: Callable[[str], Path]
+) -> list[SFTExample]:
     """An attack's pairs for ``prompts``: its teacher's answers, with its prefix.
+
+    ``built`` finds (or builds) the teacher's directory by zoo name
+    (:func:`harness.zoo.build.ensure_built`).
 
     The teacher is smol-base, or the attacked model itself for recipes with
     ``answers_from="parent"``. The attack trains on these; on the held-out
     attack prompts (:func:`harness.corpus.attack_heldout_prompts`) they are
     the same task unseen, for a repair's utility check.
     """
-    from harness.zoo.build import ensure_built
-
     if recipe.data is None:
         raise ConfigError(f"zoo recipe {recipe.name!r} has no data")
     data = recipe.data
     teacher = recipe.parent if data.answers_from == "parent" else "smol-base"
     if teacher is None:
         raise ConfigError(f"zoo recipe {recipe.name!r} answers from a missing parent")
-    kept, answers = _distill(ensure_built(teacher), prompts, data)
+    kept, answers = _distill(built(teacher), prompts, data)
     return _pairs(kept, [data.answer_prefix + a for a in answers])
 
 
