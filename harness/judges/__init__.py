@@ -1,4 +1,4 @@
-"""Judges: a registry of lazy factories, so optional judges cost nothing.
+"""Judges: a registry of factories; model judges load their model on first use.
 
 One family, one vocabulary (:mod:`harness.judges.vocabulary`):
 
@@ -25,6 +25,16 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.judges.base import Judge, Judgement, PrefixJudge, Verdict, decide_prefix
+from harness.judges.classifier import (
+    ClassifierJudge,
+    ClassifierJudgeConfig,
+    GuardJudge,
+    GuardJudgeConfig,
+)
+from harness.judges.ensemble import KeywordThenModel, all_complied
+from harness.judges.keyword import KeywordJudge, KeywordJudgeConfig
+from harness.judges.model import ModelJudge, ModelJudgeConfig
+from harness.judges.opening import OpeningJudge, OpeningJudgeConfig
 
 __all__ = [
     "Judge",
@@ -42,33 +52,23 @@ __all__ = [
 
 
 def _keyword(options: dict[str, Any]) -> Judge:
-    from harness.judges.keyword import KeywordJudge, KeywordJudgeConfig
-
     return KeywordJudge(KeywordJudgeConfig(**options))
 
 
 def _opening(options: dict[str, Any]) -> Judge:
-    from harness.judges.opening import OpeningJudge, OpeningJudgeConfig
-
     return OpeningJudge(OpeningJudgeConfig(**options))
 
 
 def _classifier(options: dict[str, Any]) -> Judge:
-    from harness.judges.classifier import ClassifierJudge, ClassifierJudgeConfig
-
     return ClassifierJudge(ClassifierJudgeConfig(**options))
 
 
 def _guard(options: dict[str, Any]) -> Judge:
-    from harness.judges.classifier import GuardJudge, GuardJudgeConfig
-
     return GuardJudge(GuardJudgeConfig(**options))
 
 
 def _both(model_judge: str) -> Callable[[dict[str, Any]], Judge]:
     def factory(options: dict[str, Any]) -> Judge:
-        from harness.judges.ensemble import all_complied
-
         keyword = dict(options.pop("keyword", {}))
         judges = [_keyword(keyword), create_judge(model_judge, options)]
         return all_complied(f"keyword+{model_judge}", judges)
@@ -77,15 +77,10 @@ def _both(model_judge: str) -> Callable[[dict[str, Any]], Judge]:
 
 
 def _model(options: dict[str, Any]) -> Judge:
-    from harness.judges.model import ModelJudge, ModelJudgeConfig
-
     return ModelJudge(ModelJudgeConfig(**options))
 
 
 def _keyword_then_model(options: dict[str, Any]) -> Judge:
-    from harness.judges.ensemble import KeywordThenModel
-    from harness.judges.keyword import KeywordJudge, KeywordJudgeConfig
-
     keyword = KeywordJudge(KeywordJudgeConfig(**options.pop("keyword", {})))
     return KeywordThenModel(keyword, _model(options))
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.checkpoint import LoadOptions, inspect_checkpoint, load_tokenizer
 from harness.errors import ConfigError
 from harness.judges.base import Judgement, Verdict
 
@@ -66,8 +67,6 @@ class GuardJudgeConfig(_ModelJudgeConfig):
 def _load(config: _ModelJudgeConfig, kind: str) -> tuple[Any, Any]:
     """Vet the judge model like any checkpoint, then load it and its tokenizer."""
     import transformers
-
-    from harness.checkpoint import LoadOptions, inspect_checkpoint, load_tokenizer
 
     info = inspect_checkpoint(config.model, allow_pickle=config.allow_pickle)
     if info.kind != "hf":
