@@ -93,9 +93,11 @@ def gpu_present() -> bool:
 
 #: On a CPU, vLLM pays for its start (about a minute, most of it compiling the
 #: model, less when its compile cache is warm) once a model's generation costs
-#: more than this many FLOP (2 x parameters x new tokens): on a 2-core AVX-512
-#: CPU it generated 2.3x faster than ``hf`` at its best batch, so it wins when
-#: ``hf`` would take longer than 1.8 x its start (docs/performance.md).
+#: more than this many FLOP (2 x parameters x new tokens): on a 2-core Xeon
+#: with AMX it generated 2.3x faster than ``hf`` at batch 64, so it wins when
+#: ``hf`` would take longer than 1.8x its start, about 1,000 prompts of 64
+#: tokens on a 135 M model. A CPU where ``hf`` is slower reaches the break-even
+#: sooner (docs/performance.md).
 VLLM_CPU_BREAK_EVEN_FLOP = 1.8e13
 
 
