@@ -157,8 +157,11 @@ class RunSettings(BaseModel):
     judge: str | None = Field(
         default=None,
         description="refusal judge: keyword, opening, classifier, guard, "
-        "keyword+classifier (complied only when both say so), keyword+guard; "
-        "overrides the suite's judge (unset: the suite's judge, else keyword)",
+        "keyword+classifier (complied only when both say so), keyword+guard, "
+        "model:REF (a local causal LM asked yes/no; REF a directory or "
+        "zoo:NAME), keyword-then-model:REF (the model decides what keyword "
+        "leaves uncertain); overrides the suite's judge (unset: the suite's "
+        "judge, else keyword)",
     )
     judge_model: Path | None = Field(
         default=None,

@@ -34,7 +34,7 @@ from harness.config import (
     field_choices,
     field_description,
 )
-from harness.judges import judge_names
+from harness.judges import is_judge_name, judge_names
 
 GROUP = "safety"
 
@@ -166,11 +166,13 @@ def data_file(text: str) -> Path:
 
 
 def judge_name(text: str) -> str:
-    """A registered judge (``keyword``, ``classifier``, ``keyword+classifier``...)."""
-    value = text.strip().lower()
-    if value not in judge_names():
+    """A registered judge, or ``model:REF`` / ``keyword-then-model:REF``."""
+    prefix, sep, ref = text.strip().partition(":")
+    value = prefix.lower() + sep + ref  # REF keeps its case: it may be a path
+    if not is_judge_name(value):
         raise argparse.ArgumentTypeError(
-            f"expected one of {', '.join(judge_names())}; got {text!r}"
+            f"expected one of {', '.join(judge_names())}, or model:REF / "
+            f"keyword-then-model:REF (REF a directory or zoo:NAME); got {text!r}"
         )
     return value
 

@@ -8,11 +8,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import numpy
 import pytest
+import torch
+import transformers.modeling_utils
+import transformers.models.llama.modeling_llama
+import transformers.models.qwen2.modeling_qwen2
+import transformers.trainer
 
 from harness.cli import main
 from harness.zoo.cache import MANIFEST, ZOO_DIR_ENV
 from harness.zoo.recipes import PROFILE_ENV
+
+# Loaded once, before any test that uses ``pytester``: its teardown removes
+# the modules imported during the test, and torch's C extensions and operator
+# registrations imported a second time in one process break ("SystemError:
+# ... bad call flags", "Only a single TORCH_LIBRARY ...").
+PRELOADED = (matplotlib, numpy, torch, transformers)
 
 # The harness's own tests print no progress (tests that check it set it).
 os.environ.setdefault("SAFETY_HARNESS_PROGRESS", "0")

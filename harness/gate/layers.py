@@ -31,7 +31,7 @@ from harness.gate.engine import SuiteOutcome
 from harness.gate.records import finite, layers_entry
 from harness.io import write_json_atomic
 from harness.layers import LayerRange
-from harness.localization.api import locate_safety_layers
+from harness.localization.api import locate_safety_layers, write_outputs
 from harness.localization.gap import GapRule
 from harness.localization.profile import SafetyLayerProfile
 from harness.localization.regression import compare_profiles, load_policy
@@ -55,15 +55,28 @@ def locate(
     (:meth:`~harness.localization.settings.LocalizationSettings.for_suite`).
     """
     out_dir = subject_dir(settings.report_dir, subject.name) / "safety_layers"
+    model_dir = resolve_ref(subject.ref)
+    if baseline is not None and baseline.model.fingerprint == fingerprint_once(
+        model_dir
+    ):
+        # The baseline's own weights (the README's main job tests it against
+        # itself): the same profile, not a second localization.
+        if not (out_dir / PROFILE_JSON).is_file():
+            write_outputs(baseline, out_dir)
+        return baseline
     # The run's device, dtype and batch size; the rest are the paper's.
     return locate_safety_layers(
-        resolve_ref(subject.ref),
+        model_dir,
         ref=subject.ref,
         settings=LocalizationSettings.for_suite(settings.batch_size, baseline),
         load_options=settings.load_options(resolve_device(settings.device)),
         queries={"over_rejection": settings.over_rejection},
         out_dir=out_dir,
     )
+
+
+#: The profile file :func:`harness.localization.api.write_outputs` writes.
+PROFILE_JSON = "safety_profile.json"
 
 
 def baseline_band(profile: SafetyLayerProfile) -> LayerRange | None:
