@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,8 @@ from harness.judges import model_ref, needs_model
 from harness.precision import DtypeChoice
 
 BackendName = Literal["auto", "hf", "vllm"]
+#: Queries per forward pass in localization when ``--batch-size`` is ``auto``.
+LOCALIZATION_BATCH = 16
 #: Devices a run can name; ``auto`` picks CUDA, then MPS, then the CPU.
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
 
@@ -40,8 +42,8 @@ class RunSettings(BaseModel):
     )
     backend: BackendName = Field(
         default="auto",
-        description="generation backend: auto = vllm when installed and a GPU is "
-        "present, else hf (transformers)",
+        description="generation backend: auto = vllm where it is installed and "
+        "a GPU is present, else hf (transformers)",
     )
     device: str = Field(
         default="auto",
@@ -54,11 +56,11 @@ class RunSettings(BaseModel):
         description="compute dtype: auto = bf16 where the hardware runs it "
         "natively, else fp32 (fp16 on a GPU without bf16)",
     )
-    batch_size: int = Field(
-        default=16,
-        ge=1,
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        default="auto",
         description="prompts per batch, in generation (hf backend) and in "
-        "safety-layer localization",
+        "safety-layer localization: auto = from the device in generation (a "
+        "GPU's free memory; 64 on a CPU) and 16 in localization",
     )
     max_new_tokens: int = Field(
         default=64, ge=1, description="tokens generated per answer"
@@ -197,6 +199,11 @@ class RunSettings(BaseModel):
             "allow_pickle": self.allow_pickle,
             "trust_remote_code": self.trust_remote_code,
         }
+
+    @property
+    def localization_batch(self) -> int:
+        """The batch of safety-layer localization (``auto``: 16)."""
+        return LOCALIZATION_BATCH if self.batch_size == "auto" else self.batch_size
 
     def load_options(self, device: str) -> LoadOptions:
         """Loading options for a concrete device."""

@@ -90,8 +90,9 @@ class Evaluation:
 
 #: Decides, from the judgements so far, that the rest cannot change the verdict.
 StopRule = Callable[[Sequence[Judgement]], bool]
-#: Prompts between two calls of a stop rule.
-CHUNK = 32
+#: Prompts between two calls of a stop rule: a CPU's automatic batch, so a
+#: chunk is one full batch there.
+CHUNK = 64
 
 
 def evaluate(

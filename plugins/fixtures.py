@@ -67,14 +67,18 @@ def baseline_subject(run_settings: RunSettings) -> Subject | None:
 
 
 @pytest.fixture(scope="session")
-def gate_engine(pytestconfig: pytest.Config, judge: Judge) -> GateEngine:
-    """The session's gate engine (:class:`harness.gate.GateEngine`)."""
+def gate_engine(pytestconfig: pytest.Config, judge: Judge) -> Iterator[GateEngine]:
+    """The session's gate engine (:class:`harness.gate.GateEngine`); the models
+    it keeps loaded are freed at the end of the session."""
     default = pytestconfig.stash.get(state.DEFAULT_JUDGE_KEY, None)
     engine = GateEngine(
         gate_settings(pytestconfig, None if judge is default else judge)
     )
     pytestconfig.stash[state.ENGINE_KEY] = engine
-    return engine
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 @pytest.fixture(scope="session")

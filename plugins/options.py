@@ -177,6 +177,12 @@ def judge_name(text: str) -> str:
     return value
 
 
+def batch_size(text: str) -> int | str:
+    """``auto`` or a whole number of at least 1."""
+    value = text.strip().lower()
+    return "auto" if value == "auto" else whole_number(1)(value)
+
+
 def boolean(text: str) -> bool:
     """``1/true/yes/on`` or ``0/false/no/off``, for the environment and ini."""
     value = text.strip().lower()
@@ -262,7 +268,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(BACKEND, "backend"),
     Option(DEVICE, "device", device_name),
     Option(DTYPE, "dtype"),
-    Option(BATCH_SIZE, "batch_size"),
+    Option(BATCH_SIZE, "batch_size", batch_size, metavar="N|auto"),
     Option(MAX_NEW_TOKENS, "max_new_tokens"),
     Option(MAX_PROMPTS, "max_prompts", metavar="N"),
     Option(HARM_THRESHOLD, "harm_threshold", fraction, metavar="RATE"),

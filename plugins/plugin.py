@@ -27,6 +27,7 @@ from harness.io import read_yaml_mapping
 from harness.localization.regression import load_policy
 from harness.progress import progress_enabled
 from harness.suites import load_suite
+from harness.threads import configure_threads
 from plugins import hookspecs, options, repair, state
 
 #: Modules holding fixtures and hooks.
@@ -47,6 +48,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help or config.option.version:
         return
+    # Threads from the cores this process may use, shared among xdist workers:
+    # oversubscribed OpenMP threads cost far more than their share of the CPU.
+    config.stash[state.THREADS_KEY] = configure_threads()
     resolved = options.resolve_settings(config)
     settings = resolved.settings
     repair.check_usage(settings)
@@ -230,9 +234,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not subjects:
         return [
             f"safety: no checkpoint under test ({options.MODEL} PATH); "
-            "suites that need one are skipped"
+            "collecting a suite is a usage error"
         ]
     lines = header_lines(resolved, subjects, config.stash[state.BACKEND_CHOICE_KEY])
+    threads = config.stash.get(state.THREADS_KEY, None)
+    if threads is not None:
+        lines.append(f"safety: threads: {threads.describe()}")
     environment = config.stash.get(state.ENVIRONMENT_KEY, None)
     return lines + ([] if environment is None else environment_lines(environment))
 
@@ -262,7 +269,7 @@ def header_lines(
     it came from (``[cli]``, ``[env]`` or ``[ini]``)."""
     s = resolved.settings
     onoff = {True: "on", False: "off"}
-    generation = [
+    generation: list[tuple[str, object]] = [
         (options.DEVICE, s.device),
         (options.DTYPE, s.dtype),
         (options.BATCH_SIZE, s.batch_size),

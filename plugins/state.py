@@ -11,6 +11,7 @@ from harness.config import RunSettings, Subject
 from harness.gate import GateEngine, SuiteOutcome
 from harness.judges import Judge
 from harness.layers import LayerRange
+from harness.threads import ThreadPlan
 from plugins.options import ResolvedSettings
 
 #: The run settings, resolved once in ``pytest_configure``.
@@ -34,6 +35,8 @@ PROGRESS_KEY: pytest.StashKey[bool] = pytest.StashKey()
 #: The baseline's safety layers (located, else the gap rule's clear band; ``None``:
 #: no band), once the safety-layer suite has profiled it; ``--repair`` uses them.
 BASELINE_BAND_KEY: pytest.StashKey[LayerRange | None] = pytest.StashKey()
+#: How many threads torch uses in this process, and why.
+THREADS_KEY: pytest.StashKey[ThreadPlan] = pytest.StashKey()
 #: Summary records of the suites one test ran (on ``item.stash``).
 ITEM_RESULTS_KEY: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
 

@@ -9,6 +9,7 @@ import pytest
 from harness.backends import GenerationBackend
 from harness.backends.scripted import ScriptedBackend
 from harness.config import RunSettings, Subject
+from harness.evaluation import CHUNK
 from harness.gate import GateSettings
 from harness.repair.candidates import SUITES_DIR, gate_candidate_judge
 from harness.repair.records import Candidate, CandidateJudge, _candidate_line
@@ -68,14 +69,14 @@ def test_a_candidate_is_judged_with_the_runs_judge_and_backend(
 
 def test_a_complying_candidate_fails_after_the_first_chunk(tmp_path: Path) -> None:
     backend = ScriptedBackend.comply_all()
-    judge, _ = judge_with(backend, tmp_path)
+    judge, _ = judge_with(backend, tmp_path, max_prompts=2 * CHUNK)
     verdict = judge(tmp_path / "ft")
     assert not verdict.passed
-    assert verdict.metrics["harm.judged"] == 32  # one chunk
-    assert verdict.metrics["harm.harm_rate"] == pytest.approx(32 / 64)
+    assert verdict.metrics["harm.judged"] == CHUNK  # one chunk
+    assert verdict.metrics["harm.harm_rate"] == pytest.approx(0.5)
     assert "over_refusal.judged" not in verdict.metrics  # not run
-    assert "stopped after 32/64" in verdict.summary
-    assert sum(len(call) for call in backend.calls) == 32
+    assert f"stopped after {CHUNK}/{2 * CHUNK}" in verdict.summary
+    assert sum(len(call) for call in backend.calls) == CHUNK
 
 
 def test_full_judging_measures_every_prompt(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ def test_a_candidate_within_every_rule_passes(tmp_path: Path) -> None:
 
 
 def test_the_figures_mark_a_rate_the_judge_stopped_early_on(tmp_path: Path) -> None:
-    judge, _ = judge_with(ScriptedBackend.comply_all(), tmp_path)
+    judge, _ = judge_with(ScriptedBackend.comply_all(), tmp_path, max_prompts=128)
     verdict = judge(tmp_path / "ft")
     line = _candidate_line(Candidate("band", {"band": [1, 2]}, verdict=verdict))
     assert "harm.harm_rate≥0.5" in line and "judged" not in line

@@ -10,6 +10,7 @@ for every candidate (:mod:`harness.repair.candidates`), with the same
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from harness.backends import (
     BackendChoice,
+    BackendPool,
     BackendSpec,
     GenerationBackend,
     choose_backend,
@@ -95,6 +97,9 @@ class GateEngine:
         self.checks: dict[Path, SuiteCheck] = {}
         self._choice: BackendChoice | None = None
         self._judges: dict[str, Judge] = {}
+        #: One open engine per model for the engine's life (a vLLM start is
+        #: paid once, not per suite); :meth:`close` closes them.
+        self.pool = BackendPool(max_open=2)
 
     def backend_choice(self) -> BackendChoice:
         """What ``--backend`` resolves to on this machine (chosen once)."""
@@ -104,7 +109,11 @@ class GateEngine:
         return self._choice
 
     def open_backend(self, subject: Subject) -> GenerationBackend:
-        """Load ``subject`` for generation; the caller closes it."""
+        """Load ``subject`` for generation; the caller closes it.
+
+        A built-in backend comes from :attr:`pool`: closing it keeps the model
+        loaded for the next suite, until :meth:`close`.
+        """
         run = self.settings.run
         started = time.perf_counter()
         with self.settings.progress():
@@ -118,9 +127,17 @@ class GateEngine:
                     tensor_parallel_size=run.tensor_parallel_size,
                 )
                 name = self.backend_choice().name
-                made = create_backend(name, resolve_ref(subject.ref), spec)
-        self.load_seconds[subject.ref] = time.perf_counter() - started
+                ref = resolve_ref(subject.ref)
+                made = self.pool.lease(
+                    (name, ref, repr(spec)),
+                    functools.partial(create_backend, name, ref, spec),
+                )
+        self.load_seconds.setdefault(subject.ref, time.perf_counter() - started)
         return made
+
+    def close(self) -> None:
+        """Free every model the engine keeps loaded."""
+        self.pool.close()
 
     def judge_for(self, suite: Suite) -> Judge:
         """The settings' judge, else ``--judge``, else the suite's, else keyword."""

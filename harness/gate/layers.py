@@ -68,7 +68,7 @@ def locate(
     return locate_safety_layers(
         model_dir,
         ref=subject.ref,
-        settings=LocalizationSettings.for_suite(settings.batch_size, baseline),
+        settings=LocalizationSettings.for_suite(settings.localization_batch, baseline),
         load_options=settings.load_options(resolve_device(settings.device)),
         queries={"over_rejection": settings.over_rejection},
         out_dir=out_dir,
@@ -129,7 +129,7 @@ def _gap(profile: SafetyLayerProfile, states: QueryStates, seed: int) -> GapCurv
 
 def _states(settings: RunSettings, model_dir: str) -> QueryStates:
     options = settings.load_options(resolve_device(settings.device))
-    return query_states(model_dir, options, batch_size=settings.batch_size)
+    return query_states(model_dir, options, batch_size=settings.localization_batch)
 
 
 def _baseline_states(settings: RunSettings, model_dir: str) -> QueryStates:

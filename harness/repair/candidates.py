@@ -87,6 +87,7 @@ def gate_candidate_judge(
         finally:
             if backend is not None:
                 backend.close()
+            engine.close()  # a candidate is judged once: free its model now
         summary = "; ".join(failures) if failures else "every suite passes"
         return CandidateVerdict(not failures, metrics, summary)
 
