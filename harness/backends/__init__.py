@@ -17,7 +17,9 @@ from typing import get_args
 
 from harness.backends.base import GenerationBackend
 from harness.backends.batching import BatchSize
+from harness.backends.hf import HFBackend
 from harness.backends.pool import BackendPool
+from harness.backends.vllm import VLLMBackend, vllm_importable
 from harness.checkpoint import LoadOptions
 from harness.config import BackendName
 from harness.errors import BackendUnavailableError, ConfigError
@@ -55,14 +57,10 @@ Factory = Callable[[str, BackendSpec], GenerationBackend]
 
 
 def _hf(ref: str, spec: BackendSpec) -> GenerationBackend:
-    from harness.backends.hf import HFBackend
-
     return HFBackend.from_checkpoint(ref, spec.options, batch_size=spec.batch_size)
 
 
 def _vllm(ref: str, spec: BackendSpec) -> GenerationBackend:
-    from harness.backends.vllm import VLLMBackend
-
     return VLLMBackend(
         ref,
         spec.options,
@@ -135,7 +133,6 @@ def choose_backend(
     model will generate in the session (:func:`generation_flop`), reaches
     :data:`VLLM_CPU_BREAK_EVEN_FLOP` (unknown work stays on hf).
     """
-    from harness.backends.vllm import vllm_importable
 
     if requested != "auto":
         if requested not in _FACTORIES:

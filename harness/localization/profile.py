@@ -12,18 +12,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import ConfigError
 from harness.io import write_text_atomic
 from harness.layers import LayerRange
-
-if TYPE_CHECKING:
-    from harness.localization.gap import BandResult
-    from harness.localization.search import SearchResult, Sweep
-    from harness.localization.similarity import PairStats, SimilarityCurves
+from harness.localization.gap import BandResult
+from harness.localization.search import SearchResult, Sweep
+from harness.localization.similarity import PairStats, SimilarityCurves
 
 SCHEMA_VERSION: Literal[1] = 1
 #: Version of the procedure's code, part of every profile's cache key. Bump it

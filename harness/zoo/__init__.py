@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.checkpoint import ZOO_PREFIX
+from harness.zoo.build import ensure_built
 from harness.zoo.recipes import zoo_recipes
 
 __all__ = ["ensure_model", "model_names", "resolve_ref"]
@@ -32,8 +33,6 @@ def ensure_model(
         from_recipe: Train and measure it (and its parents) as the recipe
             says, instead of applying the shipped deltas.
     """
-    from harness.zoo.build import ensure_built
-
     return ensure_built(name, profile, from_recipe=from_recipe)
 
 
