@@ -126,7 +126,9 @@ def refusal_direction(ctx: Context) -> Iterator[Tier]:
                 ctx.pair, dirs, prompts, scale=scale, ridge=settings.direction_ridge
             )
             save_candidate(ctx.pair, state, path)
-            params = {"layers": dirs.lost, "separation_ratio": dirs.ratios}
+            # the edited blocks' separation, as a share of the baseline's
+            ratios = [dirs.ratios[i] for i in dirs.lost]
+            params = {"layers": dirs.lost, "separation_ratio": ratios}
             return Built(ctx.pair.model, params)
 
         yield [Proposal({"scale": scale}, build)]
