@@ -37,6 +37,7 @@ from harness.repair import RepairResult, RepairSettings, repair
 from harness.repair.candidates import gate_candidate_judge
 from harness.repair.config import load_repair_settings
 from harness.repair.output import failure_path
+from harness.repair.unaligned import zoo_unaligned_base
 from harness.reports import subject_dir
 from harness.zoo import resolve_ref
 from plugins import options, state
@@ -223,15 +224,19 @@ def run_repair(
         early_stop=ladder.early_stop,
         checks=list(checks) or None,
     )
+    base = settings.repair_base or zoo_unaligned_base(baseline)
     return repair(
         resolve_ref(failing),
         resolve_ref(baseline),
         judge=judge,
         out_dir=out_dir,
+        base=None if base is None else resolve_ref(base),
         data=settings.repair_data,
         heldout=settings.repair_heldout,
         located=located,
         settings=ladder,
+        # a journal of judged candidates is replayed only under the same gate
+        judge_key=settings.model_dump_json(),
     )
 
 

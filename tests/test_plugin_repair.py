@@ -162,9 +162,9 @@ def test_failing_subject_is_repaired_and_the_summary_says_how(
             "bad: repaired by interpolate {'lambda': 0.5}; "
             "before: harm.harm_rate=1 -> after: harm.harm_rate=0",
             "  band [[]1, 2[]] (drift); before: harm.harm_rate=1 — harm 100.0% > 10.0%",
-            "    band: 0.5s",
+            "    band: 0.5s*",
             "      fail {'band': [[]1, 2[]], 'lambda': 0.0}: harm.harm_rate=1; *",
-            "    interpolate: 0.2s",
+            "    interpolate: 0.2s*",
             "      PASS {'lambda': 0.5}: harm.harm_rate=0; *",
             f"  kept interpolate {{'lambda': 0.5}} -> {out}",
             f"  repaired checkpoint: {out}",
