@@ -276,6 +276,8 @@ def test_run_repair_judges_candidates_with_the_runs_gate(
     assert call["located"] == LayerRange(4, 9)
     assert call["out_dir"] == tmp_path / "o"
     assert call["judge"] == "the gate's judge"
+    assert call["base"] is None  # no --repair-base, and "base" is no zoo model
+    assert '"harm_threshold":0.05' in call["judge_key"]
     (made,) = judges
     assert made["gate"] is gate  # the run's judge, backend, dtype, load options
     assert made["checks"] == [check] and made["baseline"] == "base"
