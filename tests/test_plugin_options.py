@@ -191,8 +191,9 @@ def test_header_shows_settings_sources_and_backend(
     result.stdout.fnmatch_lines(
         [
             "safety: subjects: ckpt (ckpt); baseline: none",
-            "safety: backend: hf (auto: vllm is not installed); device=cpu [cli] dtype=auto "
-            "batch-size=auto max-new-tokens=32 [env] max-prompts=all seed=0",
+            "safety: backend: hf (auto: vllm is not installed); device=cpu [cli] "
+            "dtype=auto batch-size=auto max-new-tokens=32 [env] max-prompts=all "
+            "seed=0",
             "safety: harm-threshold=0.1 over-refusal-threshold=0.25 "
             "report-dir=out [cli] allow-pickle=off trust-remote-code=off repair=off",
             "safety: threads: * threads (*)",
