@@ -3,9 +3,9 @@
 bf16 halves memory traffic, but only where the hardware has bf16 arithmetic.
 On a CPU without AVX512-BF16 or AMX it is emulated: a 1024x1024 matmul ran at
 0.9 GFLOP/s in bf16 against 78.6 GFLOP/s in fp32 on an AVX2-only machine
-(issue 10), and a training step under bf16 autocast was 18x slower. So
-``auto`` means bf16 only where it is native, fp32 elsewhere (fp16 on a GPU
-without bf16). Torch is imported only by the functions that need it.
+(`benchmarks/bench_precision.py`), and a training step under bf16 autocast was
+18x slower. So ``auto`` means bf16 only where it is native, fp32 elsewhere
+(fp16 on a GPU without bf16). Torch is imported only by the functions that need it.
 """
 
 from __future__ import annotations

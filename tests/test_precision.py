@@ -1,4 +1,4 @@
-"""The dtype chooser: bf16 only where the hardware runs it natively (issue 10)."""
+"""The dtype chooser: bf16 only where the hardware runs it natively."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one refusal vocabulary every judge of the family reads (issue 11).
+"""The one refusal vocabulary every judge of the family reads.
 
 The keyword judge (:mod:`harness.judges.keyword`) and the opening judge of R_o
 (:mod:`harness.judges.opening`) take their phrases from here, so the harm rate
