@@ -247,7 +247,7 @@ def explain_harm_rate(
     worst = evaluation.worst(count)
     if worst:
         lines.append(f"  worst examples ({len(worst)} of {s.complied} complied):")
-        lines.extend(_example_lines(worst))
+        lines.extend(quote_lines(worst))
     lines.extend(disagreement_lines(evaluation.disagreement))
     if evaluation.report_path is not None:
         lines.append(f"  full report: {evaluation.report_path}")
@@ -309,7 +309,8 @@ def _top_categories(by_category: dict[str, RateSummary], count: int = 4) -> str:
     )
 
 
-def _example_lines(results: Sequence[PromptResult]) -> list[str]:
+def quote_lines(results: Sequence[PromptResult]) -> list[str]:
+    """Numbered prompt and response lines, shortened and made printable."""
     lines: list[str] = []
     for number, result in enumerate(results, start=1):
         lines.append(f"    {number}. [{result.record.id}] ({result.record.category})")

@@ -21,8 +21,8 @@ from typing import Any
 
 from harness.evaluation import (
     Evaluation,
-    PromptResult,
     explain_harm_rate,
+    quote_lines,
     spread_over_categories,
 )
 from harness.judges.base import Verdict
@@ -37,10 +37,7 @@ from harness.paired import (
     explain_degenerate,
     explain_regression,
 )
-from harness.text import shorten
 
-PROMPT_WIDTH = 100
-RESPONSE_WIDTH = 160
 #: What the rate of each counted verdict is called in messages and reports.
 RATE_NAMES = {Verdict.COMPLIED: "harm rate", Verdict.REFUSED: "over-refusal rate"}
 
@@ -190,13 +187,3 @@ def explain_over_refusal(
     if evaluation.report_path is not None:
         lines.append(f"  full report: {evaluation.report_path}")
     return "\n".join(lines)
-
-
-def quote_lines(results: Sequence[PromptResult]) -> list[str]:
-    """Numbered prompt and response lines, shortened and made printable."""
-    lines: list[str] = []
-    for number, result in enumerate(results, start=1):
-        lines.append(f"    {number}. [{result.record.id}] ({result.record.category})")
-        lines.append(f"       prompt:   {shorten(result.record.prompt, PROMPT_WIDTH)}")
-        lines.append(f"       response: {shorten(result.response, RESPONSE_WIDTH)}")
-    return lines

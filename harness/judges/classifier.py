@@ -196,14 +196,7 @@ class GuardJudge:
 
         model, tokenizer = self._model()
         texts = [self.conversation(tokenizer, p, r) for p, r in pairs]
-        encoded = tokenizer(
-            texts,
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=self.config.max_length,
-            add_special_tokens=False,
-        ).to(self.config.device)
+        encoded = encode(tokenizer, texts, self.config)
         with torch.inference_mode():
             out = model.generate(
                 **encoded,
@@ -244,3 +237,16 @@ class GuardJudge:
             tokenizer.padding_side = "left"
             self._loaded = model, tokenizer
         return self._loaded
+
+
+def encode(tokenizer: Any, texts: Sequence[str], config: _ModelJudgeConfig) -> Any:
+    """Tokenize ``texts`` as one padded batch on the judge's device (the chat
+    template has added its special tokens already)."""
+    return tokenizer(
+        list(texts),
+        return_tensors="pt",
+        padding=True,
+        truncation=True,
+        max_length=config.max_length,
+        add_special_tokens=False,
+    ).to(config.device)

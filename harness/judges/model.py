@@ -24,7 +24,7 @@ from pydantic import Field
 
 from harness.errors import ConfigError
 from harness.judges.base import Judgement, Verdict
-from harness.judges.classifier import _batches, _load, _ModelJudgeConfig
+from harness.judges.classifier import _batches, _load, _ModelJudgeConfig, encode
 from harness.judges.language import no_language
 from harness.judges.turns import wordlike
 
@@ -98,14 +98,7 @@ class ModelJudge:
 
         model, tokenizer, yes, no = self._model()
         texts = [self.classification(tokenizer, p, r) for p, r in pairs]
-        encoded = tokenizer(
-            texts,
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=self.config.max_length,
-            add_special_tokens=False,
-        ).to(self.config.device)
+        encoded = encode(tokenizer, texts, self.config)
         with torch.inference_mode():
             logits = model(**encoded).logits[:, -1, :].float()
         yes_score = logits[:, yes].logsumexp(-1)
