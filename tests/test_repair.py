@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from pydantic import ValidationError
+from safetensors import torch as safetensors_torch
 
 from harness.checkpoint import fingerprint_checkpoint
 from harness.cli import USAGE_ERROR, main
@@ -19,9 +21,6 @@ from harness.repair.bands import choose_band, drift_band, widening_bands
 from harness.repair.data import file_sha256, load_repair_data
 from harness.repair.output import MANIFEST, REPORT, failure_path
 from harness.testing import build_tiny_checkpoint
-
-torch = pytest.importorskip("torch")
-safetensors_torch = pytest.importorskip("safetensors.torch")
 
 FAST = dict(max_utility_loss=10.0, max_divergence=1.0, max_bands=3)
 

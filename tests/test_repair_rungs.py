@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from test_repair import make_finetuned, weights
 
 from harness.repair import CandidateVerdict, RepairSettings, repair, zoo_unaligned_base
@@ -16,8 +17,6 @@ from harness.repair import patch as patch_module
 from harness.repair.journal import state_dir
 from harness.repair.output import MANIFEST, REPORT
 from harness.testing import build_tiny_checkpoint
-
-torch = pytest.importorskip("torch")
 
 FAST = dict(max_utility_loss=10.0, max_divergence=1.0, max_bands=3)
 

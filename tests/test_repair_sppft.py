@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+import transformers
+from safetensors import torch as safetensors_torch
 
 from harness.errors import HarnessError
 from harness.layers import LayerRange
@@ -17,10 +20,6 @@ from harness.repair import CandidateVerdict, RepairSettings, SPPFTSettings, repa
 from harness.repair.sppft import train_sppft, verify_frozen
 from harness.testing import build_tiny_checkpoint
 from harness.training import SFTExample
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-safetensors_torch = pytest.importorskip("safetensors.torch")
 
 BAND = LayerRange(1, 2)
 EXAMPLES = [SFTExample(f"What is {i} plus {i}?", f"It is {2 * i}.") for i in range(12)]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from harness.errors import CheckpointError, ConfigError
 from harness.zoo import build, cache, ensure_model, shipped
@@ -34,12 +35,7 @@ SHIPPED_TOLERANCE = 0.10
 SHIPPED_NAMES = ["smol-base", "smol-aligned", "smol-ft-implicit"]
 
 
-def _torch() -> Any:
-    return pytest.importorskip("torch")
-
-
 def _state(seed: int) -> dict[str, Any]:
-    torch = _torch()
     generator = torch.Generator().manual_seed(seed)
     return {
         "embed.weight": torch.randn(40, 8, generator=generator),
@@ -50,7 +46,6 @@ def _state(seed: int) -> dict[str, Any]:
 
 
 def _low_rank_fine_tune(parent: dict[str, Any], rank: int) -> dict[str, Any]:
-    torch = _torch()
     generator = torch.Generator().manual_seed(7)
     tuned = {k: v.clone() for k, v in parent.items()}
     for name in ("layer.q.weight", "layer.mlp.weight"):
@@ -63,7 +58,6 @@ def _low_rank_fine_tune(parent: dict[str, Any], rank: int) -> dict[str, Any]:
 
 
 def test_a_low_rank_fine_tune_is_recovered_from_its_factors() -> None:
-    torch = _torch()
     parent = _state(0)
     tuned = _low_rank_fine_tune(parent, rank=2)
     delta = compress_delta(parent, tuned, rank=2)
@@ -84,7 +78,6 @@ def test_a_low_rank_fine_tune_is_recovered_from_its_factors() -> None:
 
 
 def test_truncation_keeps_the_leading_directions() -> None:
-    torch = _torch()
     parent = _state(0)
     tuned = _low_rank_fine_tune(parent, rank=6)
     difference = tuned["layer.q.weight"] - parent["layer.q.weight"]
@@ -101,7 +94,6 @@ def test_truncation_keeps_the_leading_directions() -> None:
 
 
 def test_a_delta_that_does_not_fit_is_refused() -> None:
-    torch = _torch()
     parent = _state(0)
     delta = compress_delta(parent, _low_rank_fine_tune(parent, 2), rank=2)
     with pytest.raises(CheckpointError, match="shape"):
@@ -128,7 +120,6 @@ def shipped_zoo(
     """A zoo whose smol-base converts to a tiny model and ships smol-aligned."""
     from harness.testing import TinySpec, build_tiny_checkpoint
 
-    torch = _torch()
     trained: list[str] = []
     template = build_tiny_checkpoint(tmp_path / "tiny", TinySpec(layers=2))
 
@@ -186,7 +177,6 @@ def _write_manifest(directory: Path, name: str, delta: str | None) -> None:
 def test_a_shipped_model_is_applied_not_trained_nor_measured(
     shipped_zoo: tuple[Path, list[str]],
 ) -> None:
-    torch = _torch()
     _, trained = shipped_zoo
     path = ensure_model("smol-aligned")
     assert trained == ["smol-base"]  # converted, as the recipe says
