@@ -9,7 +9,6 @@ options read their defaults, choices and help from ``harness.config.RunSettings`
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,10 @@ import pytest
 
 from harness.backends import BackendChoice
 from harness.backends import choose_backend as choose
-from harness.checkpoint import ZOO_PREFIX, inspect_checkpoint
 from harness.config import RunSettings, Subject
-from harness.drift.weights import check_compatible, model_shape
 from harness.environment import checkpoint_dir_of, library_environment
-from harness.errors import HarnessError, IncompatibleModelsError
+from harness.errors import HarnessError
+from harness.gate.subjects import make_subjects, vet_checkpoints
 from harness.io import read_yaml_mapping
 from harness.localization.regression import load_policy
 from harness.progress import progress_enabled
@@ -55,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = resolved.settings
     repair.check_usage(settings)
     check_judges(settings)
-    vet_checkpoints(settings)
+    vet(settings)
     subjects = make_subjects(settings.models)
     config.stash[state.RESOLVED_KEY] = resolved
     config.stash[state.SUBJECTS_KEY] = subjects
@@ -146,76 +144,18 @@ def describe_environment(subjects: tuple[Subject, ...]) -> dict[str, Any]:
         raise pytest.UsageError(f"safety: {e}") from e
 
 
-def vet_checkpoints(settings: RunSettings) -> None:
-    """Check every named checkpoint directory before anything loads.
+def vet(settings: RunSettings) -> None:
+    """Check every named checkpoint before anything loads.
 
     Raises:
         pytest.UsageError: naming the option and the checkpoint.
     """
-    named = [(options.MODEL, ref) for ref in settings.models]
-    if settings.baseline is not None:
-        named.append((options.BASELINE, settings.baseline))
-    for flag, ref in named:
-        if ref.startswith(ZOO_PREFIX):
-            continue  # built on first use
-        try:
-            inspect_checkpoint(
-                ref,
-                allow_pickle=settings.allow_pickle,
-                trust_remote_code=settings.trust_remote_code,
-            )
-        except HarnessError as e:
-            raise pytest.UsageError(f"{flag} {ref}: {e}") from e
-    check_baseline_shape(settings)
-
-
-def check_baseline_shape(settings: RunSettings) -> None:
-    """Refuse a baseline of another architecture, depth or vocabulary.
-
-    Only local directories with a ``config.json`` are compared here (a zoo
-    model is built later, an adapter has its base's config); the safety-layer
-    suite checks the rest when it compares weights.
-
-    Raises:
-        pytest.UsageError: naming both checkpoints and what differs.
-    """
-
-    def shape_of(ref: str) -> Any:
-        file = Path(ref) / "config.json"
-        if ref.startswith(ZOO_PREFIX) or not file.is_file():
-            return None
-        try:
-            return model_shape(json.loads(file.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return None  # vetting and loading report unreadable configs
-
-    if settings.baseline is None or (baseline := shape_of(settings.baseline)) is None:
-        return
-    for ref in settings.models:
-        shape = shape_of(ref)
-        if shape is None:
-            continue
-        try:
-            check_compatible(shape, baseline, names=(ref, settings.baseline))
-        except IncompatibleModelsError as e:
-            raise pytest.UsageError(
-                f"{options.BASELINE} {settings.baseline}: {e}"
-            ) from e
-
-
-def make_subjects(refs: tuple[str, ...]) -> tuple[Subject, ...]:
-    """One subject per reference; repeated names get a ``-2``, ``-3`` suffix."""
-    subjects: list[Subject] = []
-    taken: set[str] = set()
-    for ref in dict.fromkeys(refs):  # the same checkpoint twice is one subject
-        subject = Subject.from_ref(ref)
-        name, number = subject.name, 1
-        while name in taken:
-            number += 1
-            name = f"{subject.name}-{number}"
-        taken.add(name)
-        subjects.append(Subject(ref=ref, name=name))
-    return tuple(subjects)
+    try:
+        vet_checkpoints(
+            settings, model_flag=options.MODEL, baseline_flag=options.BASELINE
+        )
+    except HarnessError as e:
+        raise pytest.UsageError(str(e)) from e
 
 
 def choose_backend(settings: RunSettings) -> BackendChoice:

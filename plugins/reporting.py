@@ -19,8 +19,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from harness.gate.page import write_run_report
 from plugins import state
-from plugins.html_page import write_run_report
 
 REPORT_ATTR = "safety_results"
 HTML_NAME = "report.html"

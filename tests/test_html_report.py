@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from harness.drift.representation import GapComparison, GapCurve
+from harness.gate.page import run_report
 from harness.html_figures import gap_figure, heatmap_figure
 from harness.html_parts import figures_list, headline
 from harness.html_report import RunReport, SubjectReport, write_html_report
 from harness.testing.report import synthetic_run_report
-from plugins.html_page import run_report
 
 
 @pytest.fixture(scope="module")

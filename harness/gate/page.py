@@ -1,10 +1,11 @@
-"""The run's HTML report, assembled on the controller from the suite entries.
+"""The run's HTML report, assembled from the suites' summary records.
 
-Each entry carries its HTML pieces (``entry["html"]``: the suite's result, its
-flips, worst examples and per-prompt answers, or the safety-layer suite's
-curves and drift); they are validated back into :mod:`harness.html_report`
-models, grouped by subject, and written once at the end of the session by
-:class:`plugins.reporting.SafetyReporter`.
+Each record (:mod:`harness.gate.records`) carries its HTML pieces
+(``entry["html"]``: the suite's result, its flips, worst examples and
+per-prompt answers, or the safety-layer suite's curves and drift); they are
+validated back into :mod:`harness.html_report` models, grouped by subject, and
+written once at the end of a run (the pytest plugin's terminal summary does it
+on the controller).
 """
 
 from __future__ import annotations
