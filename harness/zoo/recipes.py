@@ -25,6 +25,7 @@ from typing import Literal
 
 from harness.corpus import DATA_DIR
 from harness.errors import ConfigError
+from harness.layers import LayerRange
 from harness.zoo.sources import DEFAULT_SOURCE
 
 #: Bump when a code change alters what the same recipe builds.
@@ -54,7 +55,7 @@ class TrainSpec:
     seed: int = 0
     #: Train only the attention and MLP of these decoder blocks (0-based,
     #: inclusive), everything else frozen: a planted band (smol-banded).
-    train_band: tuple[int, int] | None = None
+    train_band: LayerRange | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def _zoo(
 HEAVY_OVER_REJECTION = 120
 
 #: The planted bands (0-based, inclusive blocks of SmolLM2's 30).
-BANDS = {"smol-banded": (10, 15), "smol-banded-late": (20, 25)}
+BANDS = {"smol-banded": LayerRange(10, 15), "smol-banded-late": LayerRange(20, 25)}
 
 
 def _banded(
@@ -262,14 +263,14 @@ def _banded(
         Recipe(
             name,
             "align",
-            f"smol-base + SFT of blocks {lo}-{hi}'s attention and MLP only "
-            "(a planted band), smol-aligned's data",
+            f"smol-base + SFT of blocks {band.first}-{band.last}'s attention and "
+            "MLP only (a planted band), smol-aligned's data",
             parent="smol-base",
             data=data,
-            train=dataclasses.replace(train[name], train_band=(lo, hi)),
+            train=dataclasses.replace(train[name], train_band=band),
             evaluation=evaluation,
         )
-        for name, (lo, hi) in BANDS.items()
+        for name, band in BANDS.items()
     ]
     attacks = (("normal", normal, "D_N"), ("implicit", implicit, "D_I"))
     for suffix, spec, what in attacks:
