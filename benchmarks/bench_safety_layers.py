@@ -49,9 +49,9 @@ from harness.drift.states import (
     query_states,
 )
 from harness.drift.weights import weight_drift_between
-from harness.environment import checkpoint_fingerprint
 from harness.localization.api import locate_safety_layers
 from harness.localization.profile import SafetyLayerProfile
+from harness.localization.reuse import fingerprint_once
 from harness.localization.settings import LocalizationSettings
 from harness.precision import choose_dtype
 from harness.testing import TinySpec, build_tiny_checkpoint
@@ -112,7 +112,7 @@ def profile_rows(prefix: str, profile: SafetyLayerProfile) -> list[tuple[str, fl
 def states_key(model_dir: str, options: LoadOptions) -> BaselineKey:
     """The key under which the suite caches a baseline's states."""
     return BaselineKey(
-        fingerprint=checkpoint_fingerprint(model_dir),
+        fingerprint=fingerprint_once(model_dir),
         settings_digest=settings_digest(
             {
                 "data": query_data_digest(),

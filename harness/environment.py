@@ -91,11 +91,5 @@ def checkpoint_identity(ref: str) -> dict[str, Any]:
     return {
         "ref": ref,
         "path": path,
-        "fingerprint": checkpoint_fingerprint(path) if built else None,
+        "fingerprint": fingerprint_once(path) if built else None,
     }
-
-
-def checkpoint_fingerprint(path: str) -> str:
-    """:func:`harness.checkpoint.fingerprint_checkpoint`, once per process while
-    the directory's files are unchanged (:func:`fingerprint_once`)."""
-    return fingerprint_once(path)

@@ -23,9 +23,9 @@ from typing import Any
 from harness.baseline_cache import BaselineCache, BaselineKey, settings_digest
 from harness.checkpoint import resolve_device
 from harness.config import RunSettings, Subject
-from harness.environment import checkpoint_fingerprint
 from harness.evaluation import Evaluation, PromptResult
 from harness.judges import Judge, Judgement, Verdict
+from harness.localization.reuse import fingerprint_once
 from harness.precision import choose_dtype
 from harness.suites import Suite
 from harness.zoo import resolve_ref
@@ -35,8 +35,8 @@ def same_weights(subject: Subject, baseline: Subject) -> bool:
     """Whether ``subject`` and ``baseline`` name the same weights."""
     if subject.ref == baseline.ref:
         return True
-    return checkpoint_fingerprint(resolve_ref(subject.ref)) == (
-        checkpoint_fingerprint(resolve_ref(baseline.ref))
+    return fingerprint_once(resolve_ref(subject.ref)) == (
+        fingerprint_once(resolve_ref(baseline.ref))
     )
 
 
@@ -71,7 +71,7 @@ def baseline_entry(
 ) -> dict[str, Any]:
     """The baseline's cache entry for ``suite``: its results, as report dicts."""
     key = BaselineKey(
-        fingerprint=checkpoint_fingerprint(resolve_ref(baseline.ref)),
+        fingerprint=fingerprint_once(resolve_ref(baseline.ref)),
         settings_digest=settings_digest(key_settings),
         suite=suite.name,
     )

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from harness.checkpoint import checkpoint_path
+from harness.cli_options import default_text, int_pair
 from harness.config import RunSettings
 from harness.errors import CheckpointError, ConfigError
 from harness.io import describe_errors
@@ -50,12 +51,7 @@ _GATE = "gate"
 
 def _layer_range(text: str) -> LayerRange:
     """Parse ``A,B``: an inclusive, 0-based layer range."""
-    try:
-        first, last = (int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected two layer indices like 9,17, got {text!r}"
-        ) from None
+    first, last = int_pair(text)
     if not 0 <= first <= last:
         raise argparse.ArgumentTypeError(f"expected 0 <= A <= B, got {text!r}")
     return LayerRange(first, last)
@@ -146,8 +142,7 @@ def add_model_options(
             )
             continue
         flags = [f"--{prefix}{name.replace('_', '-')}", *ALIASES.get(name, ())]
-        shown = _shown(info.get_default(call_default_factory=True))
-        text = f"{info.description or name} (default: {shown})"
+        text = f"{info.description or name} (default: {default_text(info)})"
         if _is_bool(info.annotation):
             group.add_argument(
                 *flags,
@@ -195,16 +190,6 @@ def _metavar(annotation: Any) -> str:
     if get_origin(kind) in (Union, types.UnionType):
         kind = next(a for a in get_args(kind) if a is not type(None))
     return {int: "N", float: "X"}.get(kind, "TEXT")
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "unset"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
 
 
 def _parser(model: type[BaseModel], name: str) -> Any:
