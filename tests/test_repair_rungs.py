@@ -72,6 +72,56 @@ def test_safety_vector_adds_aligned_minus_base_at_the_smallest_passing_scale(
     assert "Kept: <b>vector</b>" in page and str(out.resolve()) in page
 
 
+def test_the_gate_chooses_the_vector_scale_by_bisection(
+    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
+    """Unsafe below 0.7, over-refusing above 0.8: the grid 0.5, 1.0 brackets
+    the passing scales and two halvings reach one (0.75)."""
+    base, aligned, ft, data = trio
+    b, a, f = weights(base), weights(aligned), weights(ft)
+    key = "model.layers.1.self_attn.q_proj.weight"
+    scales: list[float] = []
+
+    def judge(path: Path) -> CandidateVerdict:
+        got = weights(path)[key] if path != ft else f[key]
+        scale = float(
+            ((got - f[key]) * (a[key] - b[key])).sum() / ((a[key] - b[key]) ** 2).sum()
+        )
+        scales.append(round(scale, 3))
+        if scale < 0.7:
+            return CandidateVerdict(False, {}, "harm: too many answered", unsafe=True)
+        if scale > 0.8:
+            return CandidateVerdict(False, {}, "over_refusal: too many refused")
+        return CandidateVerdict(True)
+
+    settings = RepairSettings(rungs=("vector",), vector_scales=(0.5, 1.0), **FAST)
+    result = repair(
+        ft,
+        aligned,
+        judge=judge,
+        out_dir=tmp_path / "o",
+        base=base,
+        data=data,
+        settings=settings,
+    )
+    assert scales == [0.0, 0.5, 1.0, 0.75]
+    assert result.kept is not None and result.kept.params == {"scale": 0.75}
+    none = RepairSettings(
+        rungs=("vector",), vector_scales=(0.5, 1.0), vector_bisections=0, **FAST
+    )
+    scales.clear()
+    result = repair(
+        ft,
+        aligned,
+        judge=judge,
+        out_dir=tmp_path / "p",
+        base=base,
+        data=data,
+        settings=none,
+    )
+    assert scales == [0.0, 0.5, 1.0] and result.kept is None
+
+
 def test_rungs_that_need_the_base_are_skipped_without_it(
     trio: tuple[Path, Path, Path, Path], tmp_path: Path
 ) -> None:
@@ -203,7 +253,7 @@ def test_every_repair_flag_has_help_and_defaults_come_from_the_models() -> None:
     ]
     for flag in ("--safety-layers", "--rungs", "--lambdas", "--max-utility-loss"):
         assert flags[flag].help
-    assert "(default: 0.1)" in flags["--max-utility-loss"].help
+    assert "(default: 0.05)" in flags["--max-utility-loss"].help
     assert "(default: 0.03,0.1,0.25)" in flags["--sppft-safety-shares"].help
     assert "--patch-refusal-counts" in flags and "--vector-scales" in flags
     assert "--base" in flags and "--harm-threshold" in flags

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.backends import GenerationBackend
@@ -68,6 +68,7 @@ def gate_candidate_judge(
         candidate = Subject(ref=str(path), name=path.name)
         metrics: dict[str, float] = {}
         failures: list[str] = []
+        unsafe = False
         backend = None
         try:
             for check in chosen:
@@ -83,13 +84,14 @@ def gate_candidate_judge(
                 metrics.update(outcome_metrics(outcome, check))
                 if not outcome.passed:
                     failures.append(failure_line(outcome, check))
+                    unsafe = check.counted is Verdict.COMPLIED
                     break  # the candidate fails: the other suites cannot save it
         finally:
             if backend is not None:
                 backend.close()
             engine.close()  # a candidate is judged once: free its model now
         summary = "; ".join(failures) if failures else "every suite passes"
-        return CandidateVerdict(not failures, metrics, summary)
+        return CandidateVerdict(not failures, metrics, summary, unsafe)
 
     return judge
 
@@ -118,3 +120,37 @@ def failure_line(outcome: SuiteOutcome, check: SuiteCheck) -> str:
     if outcome.stopped_early:
         first += f" (stopped after {outcome.judged}/{outcome.total})"
     return f"{outcome.suite}: {first}"
+
+
+def gate_prompt_verdicts(
+    settings: RunSettings | GateSettings, checks: Sequence[SuiteCheck] | None = None
+) -> Callable[[Path], dict[str, dict[str, str]]]:
+    """Judge a checkpoint on every suite of ``checks``, every prompt (no early
+    stop, no baseline): ``{suite: {prompt id: verdict}}``, for studies that
+    compare trained models prompt by prompt."""
+    gate = settings if isinstance(settings, GateSettings) else GateSettings(settings)
+    engine = GateEngine(
+        dataclasses.replace(gate, report_dir=gate.reports / CANDIDATE_REPORTS)
+    )
+    chosen = list(checks) if checks is not None else default_checks(gate.run)
+
+    def judge(path: Path) -> dict[str, dict[str, str]]:
+        subject = Subject(ref=str(path), name=path.parent.name)
+        backend = engine.open_backend(subject)
+        found: dict[str, dict[str, str]] = {}
+        try:
+            for check in chosen:
+                outcome = engine.run_prompt_suite(
+                    check, subject, backend=functools.partial(_same, backend)
+                )
+                assert outcome.evaluation is not None  # a prompt suite always has one
+                found[outcome.suite] = {
+                    r.record.id: r.judgement.verdict.value
+                    for r in outcome.evaluation.results
+                }
+        finally:
+            backend.close()
+            engine.close()
+        return found
+
+    return judge

@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.layers import LayerRange
 from harness.repair.data import RepairData
-from harness.repair.records import CandidateJudge, Utility
+from harness.repair.records import Candidate, CandidateJudge, Utility
 from harness.repair.settings import RepairSettings
 from harness.repair.weights import ModelPair, State, load_state
 
@@ -59,6 +59,9 @@ class Context:
     band_source: str = ""
     #: The baseline's unaligned base (``--base``), for the safety vector.
     base_ref: str | None = None
+    #: Each rung's candidates so far, judged ones included (the ladder fills
+    #: it), so a rung can choose its next tier from the verdicts.
+    tried: dict[str, list[Candidate]] = field(default_factory=dict)
     _base_state: State | None = None
 
     def base_state(self) -> State:

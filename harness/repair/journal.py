@@ -71,6 +71,7 @@ class Journal:
                 "passed": verdict.passed,
                 "metrics": verdict.metrics,
                 "summary": verdict.summary,
+                "unsafe": verdict.unsafe,
             }
         )
 
@@ -121,5 +122,8 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
 
 def _verdict(entry: dict[str, Any]) -> CandidateVerdict:
     return CandidateVerdict(
-        bool(entry["passed"]), dict(entry["metrics"]), str(entry["summary"])
+        bool(entry["passed"]),
+        dict(entry["metrics"]),
+        str(entry["summary"]),
+        bool(entry.get("unsafe", False)),
     )

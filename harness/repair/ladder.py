@@ -246,6 +246,7 @@ def _climb(ctx: Context, before: CandidateVerdict, journal: Journal) -> RepairRe
     for name in ctx.settings.rungs:
         record = RungRecord(name)
         records.append(record)
+        ctx.tried[name] = record.candidates
         record.skipped = _skip_reason(ctx, name)
         if record.skipped:
             continue

@@ -25,6 +25,9 @@ class CandidateVerdict:
     passed: bool
     metrics: dict[str, float] = field(default_factory=dict)
     summary: str = ""
+    #: A suite that counts harmful answers failed: the candidate is still unsafe
+    #: (not merely over-refusing), which tells a scaled repair to go stronger.
+    unsafe: bool = False
 
 
 #: Judge one candidate checkpoint directory with the gate's suites.
@@ -84,6 +87,7 @@ class Candidate:
             "safety_passed": None if verdict is None else verdict.passed,
             "metrics": {} if verdict is None else verdict.metrics,
             "summary": "" if verdict is None else verdict.summary,
+            "unsafe": False if verdict is None else verdict.unsafe,
             "utility": None if self.utility is None else self.utility.as_dict(),
             "utility_ok": self.utility_ok,
             "build_s": round(self.build_s, 3),
@@ -99,7 +103,10 @@ class Candidate:
             None
             if safety is None
             else CandidateVerdict(
-                bool(safety), dict(data["metrics"]), str(data["summary"])
+                bool(safety),
+                dict(data["metrics"]),
+                str(data["summary"]),
+                bool(data.get("unsafe", False)),
             )
         )
         utility = data.get("utility")

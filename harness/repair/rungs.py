@@ -27,6 +27,7 @@ from typing import Any
 from harness.repair import direction, patch, sparse
 from harness.repair.bands import widening_bands
 from harness.repair.context import Built, Context, Proposal, Rung, Tier
+from harness.repair.records import Candidate
 from harness.repair.settings import RUNG_NAMES
 from harness.repair.sppft import train_sppft
 from harness.repair.vectors import (
@@ -69,16 +70,46 @@ def _writer(
 
 
 def safety_vector(ctx: Context) -> Iterator[Tier]:
-    """θ_ft + s·(θ_aligned − θ_base), smallest scale first (RESTA)."""
-    for scale in sorted(ctx.settings.vector_scales):
+    """θ_ft + s·(θ_aligned − θ_base), smallest scale first (RESTA); then the
+    gate chooses the scale: bisection between the largest scale still unsafe
+    and the next, too strong one."""
 
-        def state(scale: float = scale) -> State:
+    def proposal(scale: float) -> Proposal:
+        def state() -> State:
             pair = ctx.pair
             return add_safety_vector(
                 pair.finetuned, pair.baseline, ctx.base_state(), scale
             )
 
-        yield [Proposal({"scale": scale}, _writer(ctx, state))]
+        return Proposal({"scale": scale}, _writer(ctx, state))
+
+    for scale in sorted(ctx.settings.vector_scales):
+        yield [proposal(scale)]
+    for _ in range(ctx.settings.vector_bisections):
+        bracket = scale_bracket(ctx.tried.get("vector", []))
+        if bracket is None:
+            return
+        yield [proposal(round(sum(bracket) / 2, 6))]
+
+
+def scale_bracket(tried: list[Candidate]) -> tuple[float, float] | None:
+    """The largest scale whose candidate was unsafe and the smallest larger one
+    that was not (over-refusing, or over the utility margin): the scales
+    between them are still worth judging. ``None`` without such a pair."""
+    unsafe = [
+        c.params["scale"] for c in tried if c.verdict is not None and c.verdict.unsafe
+    ]
+    if not unsafe:
+        return None
+    low = max(unsafe)
+    stronger = [
+        c.params["scale"]
+        for c in tried
+        if c.params["scale"] > low
+        and not c.passed
+        and (c.verdict is not None or not c.utility_ok)
+    ]
+    return (low, min(stronger)) if stronger else None
 
 
 def projection(ctx: Context) -> Iterator[Tier]:

@@ -157,6 +157,14 @@ class RepairSettings(_Settings):
         description="safety vector: multiples of aligned - base added to the "
         "failing weights, one tier each (smallest first; needs the base)",
     )
+    vector_bisections: int = Field(
+        default=2,
+        ge=0,
+        le=8,
+        description="safety vector: after the scales, halve the gap between the "
+        "largest scale still unsafe and the next one (too strong: over-refusing "
+        "or over the utility margin) this many times",
+    )
     project_shares: tuple[Fraction, ...] = Field(
         default=(0.25, 0.5, 1.0),
         min_length=1,
@@ -205,7 +213,7 @@ class RepairSettings(_Settings):
         description="SPPFT: shares of safety demonstrations in the mix, one tier each",
     )
     max_utility_loss: float = Field(
-        default=0.10,
+        default=0.05,
         ge=0.0,
         description="largest relative held-out loss increase over the failing "
         "checkpoint's that a candidate may have",

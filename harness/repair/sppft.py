@@ -77,7 +77,7 @@ def training_mix(
 def train_sppft(
     baseline: str,
     examples: Sequence[SFTExample],
-    band: LayerRange,
+    band: LayerRange | None,
     settings: SPPFTSettings,
     *,
     checkpoint_dir: Path,
@@ -87,19 +87,24 @@ def train_sppft(
 ) -> SPPFTRun:
     """Fine-tune ``baseline`` on ``examples`` with ``band`` frozen; verify the band.
 
+    ``band`` ``None`` freezes nothing: full fine-tuning on the same mix, the
+    control that SPPFT is compared with.
+
     Raises:
         HarnessError: a frozen tensor differs from the baseline's afterwards.
     """
     model, tokenizer = load_checkpoint(baseline, LoadOptions(dtype="float32"))
     layers = num_layers(model)
-    band.check(layers)
+    if band is not None:
+        band.check(layers)
     state = model.state_dict()
-    before = {k: state[k].detach().clone() for k in block_keys(state, band)}
+    keys = [] if band is None else block_keys(state, band)
+    before = {k: state[k].detach().clone() for k in keys}
     mixed, safety = training_mix(examples, settings.safety_share, settings.seed)
     model.train()
     frozen: list[str] = []
     guards: list[Any] = []
-    if not lora:
+    if band is not None and not lora:
         frozen = freeze_layers(model, *band, include_norms=settings.include_norms)
         guards = [frozen_params_guard(model)]
     config = sft_config(settings, len(mixed), layers, band, lora=lora)
@@ -113,21 +118,30 @@ def train_sppft(
         save_steps=settings.save_steps,
         resume=resume,
     )
-    verified = verify_frozen(result.model.state_dict(), before, band)
+    verified = (
+        [] if band is None else verify_frozen(result.model.state_dict(), before, band)
+    )
     return SPPFTRun(
         result.model, tokenizer, result, frozen, verified, len(mixed), safety, lora
     )
 
 
 def sft_config(
-    settings: SPPFTSettings, examples: int, layers: int, band: LayerRange, *, lora: bool
+    settings: SPPFTSettings,
+    examples: int,
+    layers: int,
+    band: LayerRange | None,
+    *,
+    lora: bool,
 ) -> SFTConfig:
     """Map the settings onto the trainer's; epochs become steps per process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps = max(
         1, math.ceil(settings.epochs * examples / (settings.batch_size * world))
     )
-    outside = tuple(i for i in range(layers) if not band.first <= i <= band.last)
+    outside = tuple(
+        i for i in range(layers) if band is None or not band.first <= i <= band.last
+    )
     return SFTConfig(
         steps=min(steps, settings.max_steps or steps),
         batch_size=settings.batch_size,
