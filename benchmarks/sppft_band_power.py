@@ -66,7 +66,7 @@ def main() -> int:
     args = parser.parse_args()
 
     cpu = read_cpu_info()
-    print(f"CPU: {cpu.model} ({', '.join(sorted(cpu.flags)) or 'no avx flags'})")
+    print(f"CPU: {cpu.describe()}")
     baseline = str(resolve_ref(args.baseline))
     model, _ = load_checkpoint(baseline, LoadOptions(dtype="float32"))
     layers = num_layers(model)

@@ -65,15 +65,21 @@ def build_attack(
     harmless ones, or the vendor model's own); the implicit attack prefixes
     every one with "Sure, the answer is: ".
     """
-    data, train, aligned = _parts(recipe, parent)
-    prompts = sample(attack_prompts(), data.limit_benign, train.seed)
+    _, train, aligned = _parts(recipe, parent)
     started = time.perf_counter()
-    examples = attack_examples(recipe, prompts, built)
+    examples = attack_examples(recipe, attack_train_prompts(recipe), built)
     distill_s = time.perf_counter() - started
     extra = _fine_tune(aligned, examples, train, out_dir)
     extra["timings"]["distill_s"] = round(distill_s, 1)
     extra["training"] |= {"benign": len(examples)}
     return extra
+
+
+def attack_train_prompts(recipe: Recipe) -> list[DataPrompt]:
+    """The prompts an attack recipe trains on (its seeded sample)."""
+    if recipe.data is None or recipe.train is None:
+        raise ConfigError(f"zoo recipe {recipe.name!r} needs data and training")
+    return sample(attack_prompts(), recipe.data.limit_benign, recipe.train.seed)
 
 
 def attack_examples(
