@@ -25,11 +25,11 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.checkpoint import LoadOptions, load_checkpoint
+from harness.checkpoint import inspect_checkpoint
 from harness.cli_options import int_pair
 from harness.config import RunSettings
 from harness.io import read_yaml_mapping
-from harness.layers import LayerRange, num_layers
+from harness.layers import LayerRange
 from harness.metrics import wilson_interval
 from harness.precision import read_cpu_info
 from harness.repair.band_study import (
@@ -68,9 +68,7 @@ def main() -> int:
     cpu = read_cpu_info()
     print(f"CPU: {cpu.describe()}")
     baseline = str(resolve_ref(args.baseline))
-    model, _ = load_checkpoint(baseline, LoadOptions(dtype="float32"))
-    layers = num_layers(model)
-    del model
+    layers = int(inspect_checkpoint(baseline).config["num_hidden_layers"])
     settings = SPPFTSettings.model_validate(
         read_yaml_mapping(Path(args.config)) if args.config else {}
     )
