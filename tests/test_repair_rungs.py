@@ -120,6 +120,23 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
         settings=none,
     )
     assert scales == [0.0, 0.5, 1.0] and result.kept is None
+    # a grid that is too strong throughout: the failing checkpoint (scale 0,
+    # unsafe) is the bracket's lower end, so the halvings look below 0.9
+    low = RepairSettings(
+        rungs=("vector",), vector_scales=(0.9, 1.0), vector_bisections=3, **FAST
+    )
+    scales.clear()
+    result = repair(
+        ft,
+        aligned,
+        judge=judge,
+        out_dir=tmp_path / "q",
+        base=base,
+        data=data,
+        settings=low,
+    )
+    assert scales == [0.0, 0.9, 1.0, 0.45, 0.675, 0.788]
+    assert result.kept is not None and result.kept.params == {"scale": 0.7875}
 
 
 def test_rungs_that_need_the_base_are_skipped_without_it(
@@ -216,6 +233,43 @@ def test_patch_trains_the_failing_checkpoint_on_baseline_refusals(
     assert params["steps"] == 2  # 6 examples, batch 4, one epoch
     kept, f = weights(out), weights(ft)
     assert any(not torch.equal(kept[k], f[k]) for k in kept)
+
+
+def test_the_patch_trains_lora_adapters_in_lora_mode(
+    trio: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``sppft.lora: true`` puts both trained rungs in LoRA mode: the patch's
+    adapters are merged back, and only the projections they sit on move."""
+    _, aligned, ft, data = trio
+
+    def refusing(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
+        return ["I'm sorry, but I can't help with that." for _ in prompts]
+
+    monkeypatch.setattr(patch_module, "greedy_answers", refusing)
+    patch = {
+        "refusal_counts": (2,),
+        "data_examples": 4,
+        "epochs": 2.0,
+        "learning_rate": 1e-2,
+    }
+    settings = RepairSettings(
+        rungs=("patch",),
+        patch=patch,  # type: ignore[arg-type]
+        sppft={"lora": True, "lora_rank": 2},  # type: ignore[arg-type]
+        **FAST,
+    )
+    out = tmp_path / "o"
+    result = repair(
+        ft, aligned, judge=Always(True), out_dir=out, data=data, settings=settings
+    )
+    assert result.kept is not None and result.kept.params["lora_rank"] == 2
+    kept, f = weights(out), weights(ft)
+    assert set(kept) == set(f)  # merged: no adapter tensors left
+    changed = {k for k in kept if not torch.equal(kept[k], f[k])}
+    assert changed and all("proj" in k for k in changed)
+    assert not any("embed" in k or "norm" in k for k in changed)
 
 
 def test_a_killed_run_resumes_from_its_last_finished_candidate(

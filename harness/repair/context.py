@@ -52,11 +52,16 @@ class Context:
     scratch: Path
     baseline_ref: str
     baseline_fingerprint: str
-    lora: bool
+    #: The trained rungs (patch, SPPFT) train LoRA adapters of this rank
+    #: instead of every weight (0: full fine-tuning).
+    lora_rank: int
     judge: CandidateJudge
     utility: Callable[[Any], Utility]
     margin: float
     band_source: str = ""
+    #: The failing checkpoint failed a harm-counting suite (it is the safety
+    #: vector's scale 0).
+    failing_unsafe: bool = False
     #: The baseline's unaligned base (``--base``), for the safety vector.
     base_ref: str | None = None
     #: Each rung's candidates so far, judged ones included (the ladder fills

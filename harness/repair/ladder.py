@@ -114,6 +114,7 @@ def repair(
         judge,
         journal.path.parent,
     )
+    ctx.failing_unsafe = before.unsafe
     result = _climb(ctx, before, journal)
     _check_unchanged(paths, prints)
     publish(result, ctx, out, (paths[0], paths[1]), prints[:2])
@@ -188,7 +189,7 @@ def _context(
         scratch=scratch,
         baseline_ref=str(paths[1]),
         baseline_fingerprint=baseline_fingerprint,
-        lora=_lora_mode(settings.sppft.lora, inspect_checkpoint(str(paths[0])).kind),
+        lora_rank=_lora_rank(settings, inspect_checkpoint(str(paths[0])).kind),
         judge=judge,
         utility=utility,
         margin=margin,
@@ -197,9 +198,12 @@ def _context(
     )
 
 
-def _lora_mode(setting: bool | None, failing_kind: str) -> bool:
-    """SPPFT trains LoRA adapters when told to, or when the failing model is one."""
-    return failing_kind == "lora" if setting is None else setting
+def _lora_rank(settings: RepairSettings, failing_kind: str) -> int:
+    """The trained rungs train LoRA adapters when told to, or when the failing
+    model is one: their rank, or 0 for full fine-tuning."""
+    setting = settings.sppft.lora
+    lora = failing_kind == "lora" if setting is None else setting
+    return settings.sppft.lora_rank if lora else 0
 
 
 def _utility_check(

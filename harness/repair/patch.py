@@ -68,8 +68,11 @@ def train_patch(
     *,
     seed: int,
     checkpoint_dir: Path,
+    lora_rank: int = 0,
 ) -> SFTResult:
-    """Fine-tune the failing checkpoint (the pair's working model) on ``examples``."""
+    """Fine-tune the failing checkpoint (the pair's working model) on ``examples``:
+    every weight, or LoRA adapters of ``lora_rank`` on every block (merged back)
+    where full fine-tuning does not fit in memory."""
     model: Any = pair.load(pair.finetuned)
     model.train()
     steps = max(1, math.ceil(settings.epochs * len(examples) / settings.batch_size))
@@ -79,6 +82,8 @@ def train_patch(
         learning_rate=settings.learning_rate,
         warmup_steps=0,
         max_length=settings.max_length,
+        lora_rank=lora_rank,
+        lora_alpha=2 * lora_rank,
         dtype=settings.dtype,
         seed=seed,
     )

@@ -86,19 +86,24 @@ def safety_vector(ctx: Context) -> Iterator[Tier]:
     for scale in sorted(ctx.settings.vector_scales):
         yield [proposal(scale)]
     for _ in range(ctx.settings.vector_bisections):
-        bracket = scale_bracket(ctx.tried.get("vector", []))
+        bracket = scale_bracket(ctx.tried.get("vector", []), ctx.failing_unsafe)
         if bracket is None:
             return
         yield [proposal(round(sum(bracket) / 2, 6))]
 
 
-def scale_bracket(tried: list[Candidate]) -> tuple[float, float] | None:
+def scale_bracket(
+    tried: list[Candidate], failing_unsafe: bool
+) -> tuple[float, float] | None:
     """The largest scale whose candidate was unsafe and the smallest larger one
     that was not (over-refusing, or over the utility margin): the scales
-    between them are still worth judging. ``None`` without such a pair."""
+    between them are still worth judging. The failing checkpoint is scale 0,
+    unsafe when it failed a harm-counting suite. ``None`` without such a pair."""
     unsafe = [
         c.params["scale"] for c in tried if c.verdict is not None and c.verdict.unsafe
     ]
+    if failing_unsafe:
+        unsafe.append(0.0)
     if not unsafe:
         return None
     low = max(unsafe)
@@ -214,10 +219,22 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
 
         def build(path: Path, count: int = count) -> Built:
             examples = patch.patch_mix(refusals()[:count], data.train, settings, seed)
-            key = _digest({"patch": settings.as_dict(), "n": count, "seed": seed})
+            key = _digest(
+                {
+                    "patch": settings.as_dict(),
+                    "n": count,
+                    "seed": seed,
+                    "lora_rank": ctx.lora_rank,
+                }
+            )
             checkpoints = ctx.training_checkpoints(key)
             run = patch.train_patch(
-                ctx.pair, examples, settings, seed=seed, checkpoint_dir=checkpoints
+                ctx.pair,
+                examples,
+                settings,
+                seed=seed,
+                checkpoint_dir=checkpoints,
+                lora_rank=ctx.lora_rank,
             )
             _save_trained(run.model, ctx.pair.tokenizer, path)
             shutil.rmtree(checkpoints, ignore_errors=True)
@@ -227,6 +244,7 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
                 "steps": run.steps,
                 "train_s": round(run.seconds, 2),
                 "final_loss": run.losses[-1] if run.losses else None,
+                "lora_rank": ctx.lora_rank,
             }
             return Built(run.model, params)
 
@@ -248,7 +266,7 @@ def sppft(ctx: Context) -> Iterator[Tier]:
                 ctx.band,
                 settings,
                 checkpoint_dir=checkpoints,
-                lora=ctx.lora,
+                lora=ctx.lora_rank > 0,
             )
             _save_trained(run.model, run.tokenizer, path)
             shutil.rmtree(checkpoints, ignore_errors=True)
@@ -263,7 +281,11 @@ def sppft(ctx: Context) -> Iterator[Tier]:
             return Built(run.model, params)
 
         # the mode SPPFT runs in, not the setting (``None`` follows the checkpoint)
-        params = {"band": list(ctx.band), **settings.as_dict(), "lora": ctx.lora}
+        params = {
+            "band": list(ctx.band),
+            **settings.as_dict(),
+            "lora": ctx.lora_rank > 0,
+        }
         yield [Proposal(params, build)]
 
 
@@ -279,7 +301,7 @@ def _sppft_key(ctx: Context, settings: dict[str, Any]) -> str:
             "baseline": ctx.baseline_fingerprint,
             "data": ctx.data.sha256 if ctx.data else None,
             "band": list(ctx.band),
-            "lora": ctx.lora,
+            "lora": ctx.lora_rank > 0,
             "settings": settings,
         }
     )

@@ -84,10 +84,13 @@ class SPPFTSettings(_Settings):
     )
     lora: bool | None = Field(
         default=None,
-        description="train LoRA adapters outside the band instead of full "
-        "fine-tuning (unset: when the failing checkpoint is an adapter)",
+        description="train LoRA adapters instead of full fine-tuning: SPPFT's "
+        "outside the band, the patch's on every block (unset: when the failing "
+        "checkpoint is an adapter)",
     )
-    lora_rank: int = Field(default=16, ge=1, description="rank of the LoRA adapters")
+    lora_rank: int = Field(
+        default=16, ge=1, description="rank of the LoRA adapters (SPPFT and patch)"
+    )
     dtype: str = Field(
         default="auto", description="training dtype: auto, float32 or bfloat16"
     )
@@ -101,7 +104,8 @@ class PatchSettings(_Settings):
     training prompts that the keyword judge calls refusals) mixed with
     examples of the fine-tune's data, trained into the failing checkpoint for
     a few epochs (the recipe of arXiv 2601.01887); nothing is retrained from
-    the baseline.
+    the baseline. In LoRA mode (``sppft.lora``) it trains adapters of
+    ``sppft.lora_rank`` on every block instead of every weight.
     """
 
     refusal_counts: tuple[Annotated[int, Field(ge=1, le=256)], ...] = Field(
