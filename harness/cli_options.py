@@ -19,7 +19,11 @@ default. Field types map to options as follows:
 * ``Literal[...]`` and :class:`enum.Enum`: ``choices``;
 * ``int``, ``float``, ``str``, :class:`pathlib.Path`: ``type=``;
 * a ``NamedTuple`` or ``tuple`` of two ``int`` (``LayerRange``, windows): ``A,B``;
-* ``X | None``: as ``X`` (the option sets a value; leaving it out keeps None).
+* any other ``tuple[X, ...]``: a comma-separated list (``0.5,1,1.5``), each item
+  checked by the model;
+* ``X | None``: as ``X`` (the option sets a value; leaving it out keeps None);
+* a nested model: its own fields, prefixed (``--sppft-max-steps`` for
+  ``RepairSettings.sppft.max_steps``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import (
+    Annotated,
     Any,
     Literal,
     TypeVar,
@@ -98,6 +103,12 @@ def add_model_options(
     names, metavars = names or {}, metavars or {}
     for name in fields if fields is not None else list(model.model_fields):
         info = model.model_fields[name]
+        nested = _without_none(info.annotation)
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            inner = f"{dest}{NESTED}{name}" if dest else name
+            prefix = names.get(name, option_name(name))
+            _add_nested(parser, nested, inner, prefix)
+            continue
         if not info.description:
             raise KeyError(f"{model.__name__}.{name} has no description")
         kwargs = _argument(info)
@@ -115,6 +126,12 @@ def add_model_options(
             help=f"{info.description} (default: {default_text(info)})",
             **kwargs,
         )
+
+
+def _add_nested(parser: Parser, model: type[BaseModel], dest: str, prefix: str) -> None:
+    """Every field of a nested model, its options named ``{prefix}-{field}``."""
+    names = {name: f"{prefix}-{name.replace('_', '-')}" for name in model.model_fields}
+    add_model_options(parser, model, dest=dest, names=names)
 
 
 def model_values(args: argparse.Namespace, dest: str = "") -> dict[str, Any]:
@@ -189,6 +206,10 @@ def _argument(info: FieldInfo) -> dict[str, Any]:
         return {"choices": [member.value for member in annotation]}
     if _is_int_pair(annotation):
         return {"type": int_pair, "metavar": "A,B"}
+    if get_origin(annotation) is tuple:
+        return {"type": comma_list, "metavar": _list_metavar(get_args(annotation)[0])}
+    if get_origin(annotation) in (Union, types.UnionType):
+        return {"type": str}  # ``int | Literal["auto"]``: the model decides
     parse: Callable[[str], Any] | None = {
         int: int,
         float: float,
@@ -198,6 +219,18 @@ def _argument(info: FieldInfo) -> dict[str, Any]:
     if parse is None:
         raise KeyError(f"no command-line form for a field of type {annotation!r}")
     return {"type": parse}
+
+
+def comma_list(text: str) -> list[str]:
+    """Parse ``A,B,...`` into its items; the settings model checks each one."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _list_metavar(item: Any) -> str:
+    """``N,...`` for integers, ``X,...`` for numbers, ``NAME,...`` otherwise."""
+    if get_origin(item) is Annotated:
+        item = get_args(item)[0]
+    return {int: "N,...", float: "X,..."}.get(item, "NAME,...")
 
 
 def _without_none(annotation: Any) -> Any:

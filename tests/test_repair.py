@@ -338,17 +338,18 @@ def test_cli_names_bad_input(
     with pytest.raises(SystemExit):
         main([*args[:-2], "--safety-layers", "3,1"])
     assert "0 <= A <= B" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main([*args, "--rungs", "band,prayer"])
+    # a value the settings reject is a usage error (exit 4) naming the field
+    assert main([*args, "--rungs", "band,prayer"]) == USAGE_ERROR
     err = capsys.readouterr().err
-    assert "field 'rungs'" in err and "'interpolate'" in err
-    with pytest.raises(SystemExit):
-        main([*args, "--max-utility-loss", "-1"])
+    assert "field 'rungs.1'" in err and "'interpolate'" in err
+    assert main([*args, "--max-utility-loss", "-1"]) == USAGE_ERROR
     err = capsys.readouterr().err
     assert "max_utility_loss" in err and "greater than or equal to 0" in err
-    with pytest.raises(SystemExit):
-        main([*args, "--sppft-safety-share", "1.5"])
-    assert "safety_share" in capsys.readouterr().err
+    assert main([*args, "--sppft-safety-share", "1.5"]) == USAGE_ERROR
+    assert "sppft.safety_share" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # not a number at all: argparse says so
+        main([*args, "--max-bands", "many"])
+    assert "invalid int value" in capsys.readouterr().err
 
 
 def test_every_rung_gives_each_rung_its_figures_and_keeps_the_cheapest(

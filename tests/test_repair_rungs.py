@@ -11,6 +11,7 @@ import pytest
 import torch
 from test_repair import make_finetuned, weights
 
+from harness.errors import ConfigError
 from harness.repair import CandidateVerdict, RepairSettings, repair, zoo_unaligned_base
 from harness.repair import cli as cli_module
 from harness.repair import patch as patch_module
@@ -305,12 +306,52 @@ def test_every_repair_flag_has_help_and_defaults_come_from_the_models() -> None:
     assert all(a.help for a in sub._actions), [
         a.option_strings for a in sub._actions if not a.help
     ]
-    for flag in ("--safety-layers", "--rungs", "--lambdas", "--max-utility-loss"):
+    for flag in ("--safety-layers", "--rungs", "--band-lambdas", "--max-utility-loss"):
         assert flags[flag].help
     assert "(default: 0.05)" in flags["--max-utility-loss"].help
     assert "(default: 0.03,0.1,0.25)" in flags["--sppft-safety-shares"].help
     assert "--patch-refusal-counts" in flags and "--vector-scales" in flags
     assert "--base" in flags and "--harm-threshold" in flags
+    assert "--no-sppft-lora" in flags and "--patch-dtype" in flags
+
+
+def _repair_args(*extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli_module.register(parser.add_subparsers())
+    base = ["repair", "--model", "m", "--baseline", "b", "--out", "o"]
+    return parser.parse_args([*base, *extra])
+
+
+def test_repair_flags_become_settings_and_bad_values_name_the_field() -> None:
+    args = _repair_args(
+        "--vector-scales",
+        "0.25, 0.5",
+        "--rungs",
+        "vector,patch",
+        "--patch-refusal-counts",
+        "8",
+        "--sppft-lora",
+        "--batch-size",
+        "auto",
+        "--harm-threshold",
+        "0.2",
+    )
+    settings = cli_module.settings_from_args(args)
+    assert settings.vector_scales == (0.25, 0.5) and settings.rungs == (
+        "vector",
+        "patch",
+    )
+    assert settings.patch.refusal_counts == (8,) and settings.sppft.lora is True
+    assert settings.sppft.max_steps is None  # not given: the model's default
+    run = cli_module.run_settings_from_args(args, "b")
+    assert run.batch_size == "auto" and run.harm_threshold == 0.2
+    for flag, value, field in [
+        ("--vector-scales", "0", "vector_scales.0"),
+        ("--rungs", "band,nope", "rungs.1"),
+        ("--sppft-max-steps", "0", "sppft.max_steps"),
+    ]:
+        with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+            cli_module.settings_from_args(_repair_args(flag, value))
 
 
 def test_a_zoo_baseline_names_its_unaligned_base() -> None:

@@ -2,21 +2,21 @@
 
 The ladder's flags are built from :class:`~harness.repair.settings.RepairSettings`
 (nested ``sppft``/``patch`` fields become ``--sppft-*``/``--patch-*``) and the
-judge's from :class:`~harness.config.RunSettings`: each flag's value check,
-help and shown default come from its field, never retyped here.
+judge's from :class:`~harness.config.RunSettings` by
+:func:`harness.cli_options.add_model_options`: each flag's value check, help
+and shown default come from its field, never retyped here.
 """
 
 from __future__ import annotations
 
 import argparse
-import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from harness.checkpoint import checkpoint_path
-from harness.cli_options import default_text, int_pair
+from harness.cli_options import NESTED, add_model_options, int_pair, model_values
 from harness.config import RunSettings
 from harness.errors import CheckpointError, ConfigError
 from harness.io import describe_errors
@@ -43,8 +43,6 @@ GATE_FIELDS = (
     "harm_threshold",
     "over_refusal_threshold",
 )
-#: Older spellings kept as aliases of a generated flag.
-ALIASES = {"band_lambdas": ("--lambdas",)}
 _DEST = "ladder"
 _GATE = "gate"
 
@@ -76,16 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ladder.add_argument(
         "--config", metavar="YAML", help="the ladder's settings (harness.repair.config)"
     )
-    add_model_options(ladder, RepairSettings, _DEST)
+    add_model_options(ladder, RepairSettings, dest=_DEST)
     ladder.add_argument(
         "--full-judging",
         action="store_false",
-        dest=f"{_DEST}__early_stop",
-        default=None,
+        dest=f"{_DEST}{NESTED}early_stop",
+        default=argparse.SUPPRESS,
         help="judge every prompt of a failing candidate (same as --no-early-stop)",
     )
     gate = parser.add_argument_group("judge", "the gate's settings for every candidate")
-    add_model_options(gate, RunSettings, _GATE, fields=GATE_FIELDS)
+    add_model_options(gate, RunSettings, GATE_FIELDS, dest=_GATE)
     parser.set_defaults(run=run_repair)
 
 
@@ -119,117 +117,6 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_model_options(
-    group: argparse._ArgumentGroup,
-    model: type[BaseModel],
-    dest: str,
-    *,
-    fields: tuple[str, ...] | None = None,
-    prefix: str = "",
-) -> None:
-    """One flag per field of ``model`` (nested models get a prefix), unset by default.
-
-    Each flag's help is the field's description with its default; its value
-    is checked by the model itself, so a bad value names the field and range.
-    """
-    for name, info in model.model_fields.items():
-        if fields is not None and name not in fields:
-            continue
-        nested = _nested_model(info.annotation)
-        if nested is not None:
-            add_model_options(
-                group, nested, f"{dest}__{name}", prefix=f"{prefix}{name}-"
-            )
-            continue
-        flags = [f"--{prefix}{name.replace('_', '-')}", *ALIASES.get(name, ())]
-        text = f"{info.description or name} (default: {default_text(info)})"
-        if _is_bool(info.annotation):
-            group.add_argument(
-                *flags,
-                dest=f"{dest}__{name}",
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=text,
-            )
-            continue
-        group.add_argument(
-            *flags,
-            dest=f"{dest}__{name}",
-            type=_parser(model, name),
-            default=None,
-            metavar=_metavar(info.annotation),
-            help=text,
-        )
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _is_bool(annotation: Any) -> bool:
-    if annotation is bool:
-        return True
-    if get_origin(annotation) in (Union, types.UnionType):
-        return set(get_args(annotation)) == {bool, type(None)}
-    return False
-
-
-def _is_tuple(annotation: Any) -> bool:
-    return get_origin(annotation) is tuple
-
-
-def _metavar(annotation: Any) -> str:
-    """``N`` for integers, ``X`` for numbers, ``X,X`` for lists, ``R,R`` for rungs."""
-    if _is_tuple(annotation):
-        item = get_args(annotation)[0]
-        return "R,R" if get_origin(item) is Literal else f"{_metavar(item)},..."
-    plain = get_args(annotation)[0] if get_origin(annotation) is Annotated else None
-    kind = plain or annotation
-    if get_origin(kind) in (Union, types.UnionType):
-        kind = next(a for a in get_args(kind) if a is not type(None))
-    return {int: "N", float: "X"}.get(kind, "TEXT")
-
-
-def _parser(model: type[BaseModel], name: str) -> Any:
-    """Parse a flag's text and validate it as ``model``'s field ``name``."""
-    many = _is_tuple(model.model_fields[name].annotation)
-    flag = name.replace("_", "-")
-
-    def parse(text: str) -> Any:
-        value: Any = [p.strip() for p in text.split(",") if p.strip()] if many else text
-        try:
-            return getattr(model.model_validate({name: value}), name)
-        except ValidationError as e:
-            problems = "; ".join(_message(item) for item in e.errors())
-            raise argparse.ArgumentTypeError(
-                f"field {name!r} (--{flag}): {problems}"
-            ) from None
-
-    parse.__name__ = name  # argparse names the type in its messages
-    return parse
-
-
-def _message(item: Any) -> str:
-    where = ".".join(str(p) for p in item["loc"][1:])
-    return f"{item['msg']}" + (f" (item {where})" if where else "")
-
-
-def _collect(args: argparse.Namespace, dest: str) -> dict[str, Any]:
-    """The flags given under ``dest``, as a nested dict of field values."""
-    values: dict[str, Any] = {}
-    for key, value in vars(args).items():
-        if value is None or not key.startswith(dest + "__"):
-            continue
-        *path, name = key.split("__")[1:]
-        place = values
-        for part in path:
-            place = place.setdefault(part, {})
-        place[name] = value
-    return values
-
-
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in changes.items():
@@ -243,7 +130,7 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def settings_from_args(args: argparse.Namespace) -> RepairSettings:
     """:class:`RepairSettings` from ``--config`` (or the defaults) and the flags."""
     base = load_repair_settings(args.config) if args.config else RepairSettings()
-    merged = _merge(base.model_dump(), _collect(args, _DEST))
+    merged = _merge(base.model_dump(), model_values(args, _DEST))
     try:
         return RepairSettings.model_validate(merged)
     except ValidationError as e:
@@ -252,7 +139,8 @@ def settings_from_args(args: argparse.Namespace) -> RepairSettings:
 
 def run_settings_from_args(args: argparse.Namespace, baseline: str) -> RunSettings:
     """The judge's :class:`RunSettings`: the flags given, defaults for the rest."""
-    values = {"models": (args.model,), "baseline": baseline, **_collect(args, _GATE)}
+    given = model_values(args, _GATE)
+    values = {"models": (args.model,), "baseline": baseline, **given}
     try:
         return RunSettings.model_validate(values)
     except ValidationError as e:
