@@ -73,11 +73,26 @@ def test_safety_vector_adds_aligned_minus_base_at_the_smallest_passing_scale(
     assert "Kept: <b>vector</b>" in page and str(out.resolve()) in page
 
 
+@pytest.mark.parametrize(
+    ("grid", "bisections", "judged", "kept"),
+    [
+        # the grid brackets the passing scales; two halvings reach one
+        ((0.5, 1.0), 2, [0.5, 1.0, 0.75], 0.75),
+        ((0.5, 1.0), 0, [0.5, 1.0], None),
+        # too strong throughout: the failing checkpoint (scale 0, unsafe) is
+        # the bracket's lower end, so the halvings look below 0.9
+        ((0.9, 1.0), 3, [0.9, 1.0, 0.45, 0.675, 0.788], 0.7875),
+    ],
+)
 def test_the_gate_chooses_the_vector_scale_by_bisection(
-    trio: tuple[Path, Path, Path, Path], tmp_path: Path
+    trio: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    grid: tuple[float, ...],
+    bisections: int,
+    judged: list[float],
+    kept: float | None,
 ) -> None:
-    """Unsafe below 0.7, over-refusing above 0.8: the grid 0.5, 1.0 brackets
-    the passing scales and two halvings reach one (0.75)."""
+    """Unsafe below 0.7, over-refusing above 0.8."""
     base, aligned, ft, data = trio
     b, a, f = weights(base), weights(aligned), weights(ft)
     key = "model.layers.1.self_attn.q_proj.weight"
@@ -95,7 +110,9 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
             return CandidateVerdict(False, {}, "over_refusal: too many refused")
         return CandidateVerdict(True)
 
-    settings = RepairSettings(rungs=("vector",), vector_scales=(0.5, 1.0), **FAST)
+    settings = RepairSettings(
+        rungs=("vector",), vector_scales=grid, vector_bisections=bisections, **FAST
+    )
     result = repair(
         ft,
         aligned,
@@ -105,39 +122,11 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
         data=data,
         settings=settings,
     )
-    assert scales == [0.0, 0.5, 1.0, 0.75]
-    assert result.kept is not None and result.kept.params == {"scale": 0.75}
-    none = RepairSettings(
-        rungs=("vector",), vector_scales=(0.5, 1.0), vector_bisections=0, **FAST
-    )
-    scales.clear()
-    result = repair(
-        ft,
-        aligned,
-        judge=judge,
-        out_dir=tmp_path / "p",
-        base=base,
-        data=data,
-        settings=none,
-    )
-    assert scales == [0.0, 0.5, 1.0] and result.kept is None
-    # a grid that is too strong throughout: the failing checkpoint (scale 0,
-    # unsafe) is the bracket's lower end, so the halvings look below 0.9
-    low = RepairSettings(
-        rungs=("vector",), vector_scales=(0.9, 1.0), vector_bisections=3, **FAST
-    )
-    scales.clear()
-    result = repair(
-        ft,
-        aligned,
-        judge=judge,
-        out_dir=tmp_path / "q",
-        base=base,
-        data=data,
-        settings=low,
-    )
-    assert scales == [0.0, 0.9, 1.0, 0.45, 0.675, 0.788]
-    assert result.kept is not None and result.kept.params == {"scale": 0.7875}
+    assert scales == [0.0, *judged]  # the failing checkpoint is judged first
+    if kept is None:
+        assert result.kept is None
+    else:
+        assert result.kept is not None and result.kept.params == {"scale": kept}
 
 
 def test_rungs_that_need_the_base_are_skipped_without_it(
