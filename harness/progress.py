@@ -63,6 +63,12 @@ def progress_bar(total: int, description: str) -> Iterator[Advance]:
             yield advance
 
 
+def progress_note(text: str) -> None:
+    """One line of long work's state (a step begun or ended) on stderr."""
+    if progress_mode() != "off":
+        print(f"[harness] {text}", file=sys.stderr, flush=True)
+
+
 def line_interval() -> float:
     """Seconds between two plain progress lines (see LINE_INTERVAL_ENV)."""
     try:

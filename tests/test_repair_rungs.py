@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,30 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
         assert result.kept is None
     else:
         assert result.kept is not None and result.kept.params == {"scale": kept}
+
+
+def test_the_ladder_says_what_it_builds_and_each_verdict(
+    trio: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base, aligned, ft, data = trio
+    monkeypatch.setenv("SAFETY_HARNESS_PROGRESS", "lines")
+    settings = RepairSettings(rungs=("vector",), vector_scales=(0.5,), **FAST)
+    repair(
+        ft,
+        aligned,
+        judge=Always(True),
+        out_dir=tmp_path / "o",
+        base=base,
+        data=data,
+        settings=settings,
+    )
+    err = capsys.readouterr().err
+    assert "[harness] repair · vector scale=0.5: building" in err
+    assert re.search(r"vector scale=0\.5: built in \d+s, utility loss [+-]\d", err)
+    assert re.search(r"vector scale=0\.5: passes \(judged in \d+s\)", err)
 
 
 def test_rungs_that_need_the_base_are_skipped_without_it(

@@ -28,6 +28,7 @@ from harness.checkpoint import (
 )
 from harness.errors import ConfigError, HarnessError
 from harness.layers import LayerRange
+from harness.progress import format_seconds, progress_note
 from harness.repair import utility as u
 from harness.repair.bands import choose_band, layer_drift
 from harness.repair.context import Context, Tier
@@ -300,12 +301,19 @@ def _run_tier(
         candidate = Candidate(record.rung, dict(proposal.params))
         candidate.path = _fresh(ctx, record.rung, len(record.candidates) + 1)
         started = time.perf_counter()
+        label = _label(record.rung, proposal.params)
+        progress_note(f"repair · {label}: building")
         result = proposal.build(candidate.path)
         candidate.params |= result.params
         candidate.note = result.note
         candidate.utility = ctx.utility(result.model)
         candidate.utility_ok = candidate.utility.loss <= ctx.margin
         candidate.build_s = time.perf_counter() - started
+        progress_note(
+            f"repair · {label}: built in "
+            f"{format_seconds(candidate.build_s)}, utility loss "
+            f"{candidate.utility.loss:+.1%}"
+        )
         record.candidates.append(candidate)
         built.append((dict(proposal.params), candidate))
     kept = _judge_in_order(ctx, built, journal)
@@ -345,10 +353,23 @@ def _judge_in_order(
             started = time.perf_counter()
             candidate.verdict = ctx.judge(candidate.path)  # type: ignore[arg-type]
             candidate.judge_s = time.perf_counter() - started
+            verdict = "passes" if candidate.passed else "fails"
+            progress_note(
+                f"repair · {_label(candidate.rung, proposed)}: {verdict} "
+                f"(judged in {format_seconds(candidate.judge_s)})"
+            )
             if candidate.passed and kept is None:
                 kept = candidate
         journal.record(proposed, candidate)
     return kept
+
+
+def _label(rung: str, proposed: dict[str, Any]) -> str:
+    """``patch refusals=16 seed=0``: the rung and the first three scalar
+    parameters it proposed (the tier's own come first)."""
+    scalars = [(k, v) for k, v in proposed.items() if not isinstance(v, (dict, list))]
+    shown = " ".join(f"{k}={v}" for k, v in scalars[:3])
+    return f"{rung} {shown}".strip()
 
 
 def _check_unchanged(paths: tuple[Path, ...], prints: list[str]) -> None:

@@ -280,8 +280,10 @@ def sppft(ctx: Context) -> Iterator[Tier]:
             }
             return Built(run.model, params)
 
-        # the mode SPPFT runs in, not the setting (``None`` follows the checkpoint)
+        # the tier's own parameter first; the mode SPPFT runs in, not the
+        # setting (``None`` follows the checkpoint)
         params = {
+            "safety_share": share,
             "band": list(ctx.band),
             **settings.as_dict(),
             "lora": ctx.lora_rank > 0,
