@@ -12,6 +12,7 @@ import pytest
 import torch
 from test_repair import make_finetuned, weights
 
+from harness.corpus import benign_prompts
 from harness.errors import ConfigError
 from harness.repair import CandidateVerdict, RepairSettings, repair, zoo_unaligned_base
 from harness.repair import cli as cli_module
@@ -248,6 +249,58 @@ def test_patch_trains_the_failing_checkpoint_on_baseline_refusals(
     assert params["steps"] == 2  # 6 examples, batch 4, one epoch
     kept, f = weights(out), weights(ft)
     assert any(not torch.equal(kept[k], f[k]) for k in kept)
+
+
+def test_the_patch_mixes_in_benign_contrasts_the_baseline_answered(
+    trio: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Contrasts are edgy benign training requests with the baseline's own
+    answers, kept only where it did not refuse; harmful prompts get refusals."""
+    _, aligned, ft, data = trio
+    refusal = "I'm sorry, but I can't help with that."
+    edgy = {p.prompt for p in benign_prompts("train", kinds=("edgy",))}
+
+    def answers(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
+        # the baseline refuses every other edgy request
+        return [
+            f"Sure: here is how ({i})." if p in edgy and i % 2 else refusal
+            for i, p in enumerate(prompts)
+        ]
+
+    mixes: list[list[Any]] = []
+    real_mix = patch_module.patch_mix
+
+    def recording_mix(*args: Any) -> list[Any]:
+        mixes.append(real_mix(*args))
+        return mixes[-1]
+
+    monkeypatch.setattr(patch_module, "greedy_answers", answers)
+    monkeypatch.setattr(patch_module, "patch_mix", recording_mix)
+    patch = {
+        "refusal_counts": (2,),
+        "data_examples": 4,
+        "contrast_examples": 3,
+        "epochs": 1.0,
+    }
+    settings = RepairSettings(rungs=("patch",), patch=patch, **FAST)  # type: ignore[arg-type]
+    result = repair(
+        ft,
+        aligned,
+        judge=Always(True),
+        out_dir=tmp_path / "o",
+        data=data,
+        settings=settings,
+    )
+    assert result.kept is not None
+    params = result.kept.params
+    assert params["contrasts_used"] == 3 and params["examples"] == 2 + 3 + 4
+    (mix,) = mixes
+    contrasts = [e for e in mix if e.prompt in edgy]
+    refusals = [e for e in mix if e.response == refusal]
+    assert len(contrasts) == 3 and all(e.response.startswith("Sure") for e in contrasts)
+    assert len(refusals) == 2 and not any(e.prompt in edgy for e in refusals)
 
 
 def test_the_patch_trains_lora_adapters_in_lora_mode(

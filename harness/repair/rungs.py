@@ -215,10 +215,17 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
     def refusals() -> list[Any]:
         return patch.baseline_refusals(ctx.pair, largest, settings, seed)
 
+    @functools.cache
+    def contrasts() -> list[Any]:
+        count = settings.contrast_examples
+        return patch.baseline_contrasts(ctx.pair, count, settings, seed)
+
     for count in sorted(settings.refusal_counts):
 
         def build(path: Path, count: int = count) -> Built:
-            examples = patch.patch_mix(refusals()[:count], data.train, settings, seed)
+            examples = patch.patch_mix(
+                refusals()[:count], data.train, settings, seed, contrasts()
+            )
             key = _digest(
                 {
                     "patch": settings.as_dict(),
@@ -240,6 +247,7 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
             shutil.rmtree(checkpoints, ignore_errors=True)
             params = {
                 "refusals_used": len(refusals()[:count]),
+                "contrasts_used": len(contrasts()),
                 "examples": len(examples),
                 "steps": run.steps,
                 "train_s": round(run.seconds, 2),

@@ -103,9 +103,10 @@ class PatchSettings(_Settings):
     A few of the baseline's own refusals (its greedy answers to harmful
     training prompts that the keyword judge calls refusals) mixed with
     examples of the fine-tune's data, trained into the failing checkpoint for
-    a few epochs (the recipe of arXiv 2601.01887); nothing is retrained from
-    the baseline. In LoRA mode (``sppft.lora``) it trains adapters of
-    ``sppft.lora_rank`` on every block instead of every weight.
+    a few epochs (the recipe of arXiv 2601.01887), and optionally contrasts
+    against over-refusal; nothing is retrained from the baseline. In LoRA
+    mode (``sppft.lora``) it trains adapters of ``sppft.lora_rank`` on every
+    block instead of every weight.
     """
 
     refusal_counts: tuple[Annotated[int, Field(ge=1, le=256)], ...] = Field(
@@ -115,6 +116,13 @@ class PatchSettings(_Settings):
     )
     data_examples: int = Field(
         default=16, ge=0, description="fine-tuning examples mixed with the refusals"
+    )
+    contrast_examples: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="benign requests that sound harmful, with the baseline's own "
+        "answers, mixed in against over-refusal",
     )
     epochs: float = Field(default=3.0, gt=0.0, le=50.0, description="passes")
     learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="lr")
