@@ -109,10 +109,11 @@ class RunSettings(BaseModel):
     )
     repair: bool = Field(
         default=False,
-        description="repair each subject that fails a suite: band revert, "
-        "interpolation toward the baseline, sparse restore, then SPPFT, every "
-        "candidate judged by the harm and over-refusal suites (needs --baseline; "
-        "the exit status stays the gate's)",
+        description="repair each subject that fails a suite, cheapest first: "
+        "band revert, interpolation toward the baseline, safety vector, subspace "
+        "projection, refusal direction, sparse restore, patch fine-tune, SPPFT; "
+        "every candidate judged by the harm and over-refusal suites and a "
+        "utility check (needs --baseline; the exit status stays the gate's)",
     )
     repair_data: Path | None = Field(
         default=None,

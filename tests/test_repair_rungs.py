@@ -14,7 +14,13 @@ from test_repair import make_finetuned, weights
 
 from harness.corpus import benign_prompts
 from harness.errors import ConfigError
-from harness.repair import CandidateVerdict, RepairSettings, repair, zoo_unaligned_base
+from harness.repair import (
+    CandidateVerdict,
+    RepairSettings,
+    demonstrations,
+    repair,
+    zoo_unaligned_base,
+)
 from harness.repair import cli as cli_module
 from harness.repair import patch as patch_module
 from harness.repair.journal import state_dir
@@ -236,7 +242,7 @@ def test_patch_trains_the_failing_checkpoint_on_baseline_refusals(
     def refusing(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
         return ["I'm sorry, but I can't help with that." for _ in prompts]
 
-    monkeypatch.setattr(patch_module, "greedy_answers", refusing)
+    monkeypatch.setattr(demonstrations, "greedy_answers", refusing)
     patch = {"refusal_counts": (2,), "data_examples": 4, "epochs": 1.0}
     settings = RepairSettings(rungs=("patch",), patch=patch, **FAST)  # type: ignore[arg-type]
     out = tmp_path / "o"
@@ -276,7 +282,7 @@ def test_the_patch_mixes_in_benign_contrasts_the_baseline_answered(
         mixes.append(real_mix(*args))
         return mixes[-1]
 
-    monkeypatch.setattr(patch_module, "greedy_answers", answers)
+    monkeypatch.setattr(demonstrations, "greedy_answers", answers)
     monkeypatch.setattr(patch_module, "patch_mix", recording_mix)
     patch = {
         "refusal_counts": (2,),
@@ -315,7 +321,7 @@ def test_the_patch_trains_lora_adapters_in_lora_mode(
     def refusing(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
         return ["I'm sorry, but I can't help with that." for _ in prompts]
 
-    monkeypatch.setattr(patch_module, "greedy_answers", refusing)
+    monkeypatch.setattr(demonstrations, "greedy_answers", refusing)
     patch = {
         "refusal_counts": (2,),
         "data_examples": 4,

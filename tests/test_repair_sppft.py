@@ -14,9 +14,17 @@ import torch
 import transformers
 from safetensors import torch as safetensors_torch
 
+from harness.corpus import benign_prompts
 from harness.errors import HarnessError
 from harness.layers import LayerRange
-from harness.repair import CandidateVerdict, RepairSettings, SPPFTSettings, repair
+from harness.repair import (
+    CandidateVerdict,
+    RepairSettings,
+    SPPFTSettings,
+    demonstrations,
+    repair,
+)
+from harness.repair import sppft as sppft_module
 from harness.repair.sppft import train_sppft, verify_frozen
 from harness.testing import build_tiny_checkpoint
 from harness.training import SFTExample
@@ -193,6 +201,51 @@ def test_sppft_tiers_climb_the_safety_shares(baseline: Path, tmp_path: Path) -> 
     tried = result.rungs[0].candidates
     assert [c.params["safety_share"] for c in tried] == [0.0, 0.25]
     assert [c.params["safety_examples"] for c in tried] == [0, 4]  # 12 * 1/3
+
+
+def test_sppft_mixes_in_the_baseline_s_own_answers_to_edgy_requests(
+    baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contrasts are edgy benign training requests with the baseline's own
+    answers where it did not refuse; they join the mix beside the user's data
+    and the safety demonstrations, whose share they do not change."""
+    edgy = {p.prompt for p in benign_prompts("train", kinds=("edgy",))}
+    asked: list[str] = []
+
+    def answers(model: Any, tokenizer: Any, prompts: list[str], n: int) -> list[str]:
+        asked.extend(prompts)
+        return [
+            "I'm sorry, I can't." if i % 2 else "Sure: it is safe."
+            for i in range(len(prompts))
+        ]
+
+    mixes: list[list[SFTExample]] = []
+    real_mix = sppft_module.training_mix
+
+    def recording_mix(*args: Any) -> tuple[list[SFTExample], int]:
+        mixed, count = real_mix(*args)
+        mixes.append(mixed)
+        return mixed, count
+
+    monkeypatch.setattr(demonstrations, "greedy_answers", answers)
+    monkeypatch.setattr(sppft_module, "training_mix", recording_mix)
+    settings = SPPFTSettings(
+        **{
+            **QUICK.as_dict(),
+            "max_steps": 1,
+            "safety_share": 0.25,
+            "contrast_examples": 3,
+        }
+    )
+    run = train_sppft(str(baseline), EXAMPLES, BAND, settings, checkpoint_dir=tmp_path)
+    assert asked and set(asked) <= edgy
+    assert run.contrast_examples == 3 and run.safety_examples == 4  # 12 * 1/3
+    assert run.examples == 12 + 3 + 4
+    (mix,) = mixes
+    contrasts = [e for e in mix if e.prompt in edgy]
+    assert len(contrasts) == 3 and all(
+        e.response == "Sure: it is safe." for e in contrasts
+    )
 
 
 def test_sppft_under_two_processes_keeps_the_band_frozen(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.repair import direction, patch, sparse
+from harness.repair import demonstrations, direction, patch, sparse
 from harness.repair.bands import widening_bands
 from harness.repair.context import Built, Context, Proposal, Rung, Tier
 from harness.repair.records import Candidate
@@ -213,12 +213,19 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
 
     @functools.cache
     def refusals() -> list[Any]:
-        return patch.baseline_refusals(ctx.pair, largest, settings, seed)
+        baseline = ctx.pair.load(ctx.pair.baseline)
+        tokens = settings.answer_tokens
+        return demonstrations.baseline_refusals(
+            baseline, ctx.pair.tokenizer, largest, tokens, seed
+        )
 
     @functools.cache
     def contrasts() -> list[Any]:
-        count = settings.contrast_examples
-        return patch.baseline_contrasts(ctx.pair, count, settings, seed)
+        baseline = ctx.pair.load(ctx.pair.baseline)
+        count, tokens = settings.contrast_examples, settings.answer_tokens
+        return demonstrations.baseline_contrasts(
+            baseline, ctx.pair.tokenizer, count, tokens, seed
+        )
 
     for count in sorted(settings.refusal_counts):
 
@@ -283,6 +290,7 @@ def sppft(ctx: Context) -> Iterator[Tier]:
                 "train_s": round(run.sft.seconds, 2),
                 "examples": run.examples,
                 "safety_examples": run.safety_examples,
+                "contrasts_used": run.contrast_examples,
                 "frozen_tensors_verified": len(run.verified),
                 "final_loss": run.sft.losses[-1] if run.sft.losses else None,
             }

@@ -73,6 +73,13 @@ class SPPFTSettings(_Settings):
         description="share of safety demonstrations in the training mix (0: none; "
         "the ladder's sppft_safety_shares overrides it per tier)",
     )
+    contrast_examples: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="benign requests that sound harmful, with the baseline's own "
+        "answers, mixed in against over-refusal",
+    )
     max_steps: int | None = Field(
         default=None, ge=1, description="cap on optimizer steps (unset: the epochs)"
     )

@@ -7,7 +7,10 @@ with checkpoints every ``save_steps`` and resume. Defaults are the paper's
 Table 6 (3 epochs, batch 4, 100 warmup steps, lr 1e-4 as for Llama-3 and
 gemma; Llama-2 used 3e-4, Phi-3 6e-4). A small share of safety
 demonstrations (zoo training-split harmful prompts → refusals; Bianchi et al.
-2024 mix about 3%) is added unless ``safety_share`` is 0.
+2024 mix about 3%) is added unless ``safety_share`` is 0, and
+``contrast_examples`` of the baseline's own answers to benign requests that
+sound harmful, against the over-refusal that refusals alone teach
+(:mod:`harness.repair.demonstrations`).
 
 LoRA mode (the failing checkpoint is a PEFT adapter, or ``lora: true`` for a
 model whose full fine-tune does not fit in memory, such as a merged LoRA
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from harness.checkpoint import LoadOptions, load_checkpoint
 from harness.errors import HarnessError
 from harness.layers import LayerRange, num_layers
+from harness.repair import demonstrations
 from harness.repair.data import load_repair_data
 from harness.repair.settings import SPPFTSettings
 from harness.repair.sparse import harmful_pairs
@@ -45,6 +49,9 @@ from harness.training.freeze import freeze_layers, frozen_params_guard
 
 if TYPE_CHECKING:
     import torch
+
+#: Tokens of each of the baseline's answers generated as a contrast.
+ANSWER_TOKENS = 48
 
 
 @dataclass
@@ -59,14 +66,19 @@ class SPPFTRun:
     verified: list[str]
     examples: int
     safety_examples: int
+    contrast_examples: int
     lora: bool
 
 
 def training_mix(
-    examples: Sequence[SFTExample], share: float, seed: int
+    examples: Sequence[SFTExample],
+    share: float,
+    seed: int,
+    contrasts: Sequence[SFTExample] = (),
 ) -> tuple[list[SFTExample], int]:
-    """The user's examples plus ``share`` of safety demonstrations, shuffled."""
-    mixed = list(examples)
+    """The user's examples and the contrasts, plus safety demonstrations that
+    make up ``share`` of them and the user's examples together; shuffled."""
+    mixed = [*examples, *contrasts]
     count = round(share / (1.0 - share) * len(examples)) if share > 0 else 0
     if count:
         mixed += harmful_pairs(count, seed)
@@ -100,7 +112,12 @@ def train_sppft(
     state = model.state_dict()
     keys = [] if band is None else block_keys(state, band)
     before = {k: state[k].detach().clone() for k in keys}
-    mixed, safety = training_mix(examples, settings.safety_share, settings.seed)
+    contrasts = demonstrations.baseline_contrasts(
+        model, tokenizer, settings.contrast_examples, ANSWER_TOKENS, settings.seed
+    )
+    mixed, safety = training_mix(
+        examples, settings.safety_share, settings.seed, contrasts
+    )
     model.train()
     frozen: list[str] = []
     guards: list[Any] = []
@@ -122,7 +139,15 @@ def train_sppft(
         [] if band is None else verify_frozen(result.model.state_dict(), before, band)
     )
     return SPPFTRun(
-        result.model, tokenizer, result, frozen, verified, len(mixed), safety, lora
+        result.model,
+        tokenizer,
+        result,
+        frozen,
+        verified,
+        len(mixed),
+        safety,
+        len(contrasts),
+        lora,
     )
 
 
