@@ -59,7 +59,10 @@ class Always:
         if self.fail_after is not None and len(self.calls) > self.fail_after:
             raise KeyboardInterrupt("killed mid-rung")
         passed = self.passes and not (self.first_fails and len(self.calls) == 1)
-        return CandidateVerdict(passed, {"harm.harm_rate": 0.0 if passed else 1.0})
+        summary = "" if passed else "harm: harm rate 100.0% exceeds the threshold"
+        return CandidateVerdict(
+            passed, {"harm.harm_rate": 0.0 if passed else 1.0}, summary
+        )
 
 
 def test_safety_vector_adds_aligned_minus_base_at_the_smallest_passing_scale(
@@ -137,19 +140,32 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
         assert result.kept is not None and result.kept.params == {"scale": kept}
 
 
+@pytest.mark.parametrize(
+    ("passes", "margin", "outcome"),
+    [
+        (True, 10.0, "passes"),
+        (False, 10.0, "fails: harm: harm rate 100.0% exceeds the threshold"),
+    ],
+)
 def test_the_ladder_says_what_it_builds_and_each_verdict(
     trio: tuple[Path, Path, Path, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    passes: bool,
+    margin: float,
+    outcome: str,
 ) -> None:
     base, aligned, ft, data = trio
     monkeypatch.setenv("SAFETY_HARNESS_PROGRESS", "lines")
-    settings = RepairSettings(rungs=("vector",), vector_scales=(0.5,), **FAST)
+    fast = {**FAST, "max_utility_loss": margin, "judge_all": True}
+    settings = RepairSettings(
+        rungs=("vector",), vector_scales=(0.5,), vector_bisections=0, **fast
+    )
     repair(
         ft,
         aligned,
-        judge=Always(True),
+        judge=Always(passes),
         out_dir=tmp_path / "o",
         base=base,
         data=data,
@@ -158,7 +174,7 @@ def test_the_ladder_says_what_it_builds_and_each_verdict(
     err = capsys.readouterr().err
     assert "[harness] repair · vector scale=0.5: building" in err
     assert re.search(r"vector scale=0\.5: built in \d+s, utility loss [+-]\d", err)
-    assert re.search(r"vector scale=0\.5: passes \(judged in \d+s\)", err)
+    assert f"vector scale=0.5: {outcome} (judged in " in err
 
 
 def test_rungs_that_need_the_base_are_skipped_without_it(

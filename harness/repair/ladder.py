@@ -353,15 +353,24 @@ def _judge_in_order(
             started = time.perf_counter()
             candidate.verdict = ctx.judge(candidate.path)  # type: ignore[arg-type]
             candidate.judge_s = time.perf_counter() - started
-            verdict = "passes" if candidate.passed else "fails"
             progress_note(
-                f"repair · {_label(candidate.rung, proposed)}: {verdict} "
+                f"repair · {_label(candidate.rung, proposed)}: {_outcome(candidate)} "
                 f"(judged in {format_seconds(candidate.judge_s)})"
             )
             if candidate.passed and kept is None:
                 kept = candidate
         journal.record(proposed, candidate)
     return kept
+
+
+def _outcome(candidate: Candidate) -> str:
+    """``passes``, or ``fails`` and why: the gate's summary, else the utility."""
+    if candidate.passed:
+        return "passes"
+    verdict = candidate.verdict
+    if verdict is not None and not verdict.passed:
+        return f"fails: {verdict.summary}" if verdict.summary else "fails"
+    return "fails: the gate passes, the utility loss is over the margin"
 
 
 def _label(rung: str, proposed: dict[str, Any]) -> str:
