@@ -44,6 +44,17 @@ NEEDS_DATA: frozenset[str] = frozenset({"patch", "sppft"})
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Share = Annotated[float, Field(ge=0.0, lt=1.0)]
 Scale = Annotated[float, Field(gt=0.0, le=8.0)]
+#: Benign requests that sound harmful, with the baseline's own answers, mixed
+#: into a trained rung against over-refusal (harness.repair.demonstrations).
+Contrasts = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=256,
+        description="benign requests that sound harmful, with the baseline's own "
+        "answers, mixed in against over-refusal",
+    ),
+]
 
 
 class _Settings(BaseModel):
@@ -73,13 +84,7 @@ class SPPFTSettings(_Settings):
         description="share of safety demonstrations in the training mix (0: none; "
         "the ladder's sppft_safety_shares overrides it per tier)",
     )
-    contrast_examples: int = Field(
-        default=0,
-        ge=0,
-        le=256,
-        description="benign requests that sound harmful, with the baseline's own "
-        "answers, mixed in against over-refusal",
-    )
+    contrast_examples: Contrasts = 0
     max_steps: int | None = Field(
         default=None, ge=1, description="cap on optimizer steps (unset: the epochs)"
     )
@@ -124,13 +129,7 @@ class PatchSettings(_Settings):
     data_examples: int = Field(
         default=16, ge=0, description="fine-tuning examples mixed with the refusals"
     )
-    contrast_examples: int = Field(
-        default=0,
-        ge=0,
-        le=256,
-        description="benign requests that sound harmful, with the baseline's own "
-        "answers, mixed in against over-refusal",
-    )
+    contrast_examples: Contrasts = 0
     epochs: float = Field(default=3.0, gt=0.0, le=50.0, description="passes")
     learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="lr")
     batch_size: int = Field(default=4, ge=1, description="examples per step")
