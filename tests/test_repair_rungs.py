@@ -141,10 +141,10 @@ def test_the_gate_chooses_the_vector_scale_by_bisection(
 
 
 @pytest.mark.parametrize(
-    ("passes", "margin", "outcome"),
+    ("passes", "outcome"),
     [
-        (True, 10.0, "passes"),
-        (False, 10.0, "fails: harm: harm rate 100.0% exceeds the threshold"),
+        (True, "passes"),
+        (False, "fails: harm: harm rate 100.0% exceeds the threshold"),
     ],
 )
 def test_the_ladder_says_what_it_builds_and_each_verdict(
@@ -153,14 +153,12 @@ def test_the_ladder_says_what_it_builds_and_each_verdict(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     passes: bool,
-    margin: float,
     outcome: str,
 ) -> None:
     base, aligned, ft, data = trio
     monkeypatch.setenv("SAFETY_HARNESS_PROGRESS", "lines")
-    fast = {**FAST, "max_utility_loss": margin, "judge_all": True}
     settings = RepairSettings(
-        rungs=("vector",), vector_scales=(0.5,), vector_bisections=0, **fast
+        rungs=("vector",), vector_scales=(0.5,), vector_bisections=0, **FAST
     )
     repair(
         ft,

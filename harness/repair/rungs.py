@@ -212,20 +212,24 @@ def patch_finetune(ctx: Context) -> Iterator[Tier]:
     largest = max(settings.refusal_counts)
 
     @functools.cache
-    def refusals() -> list[Any]:
-        baseline = ctx.pair.load(ctx.pair.baseline)
+    def own_answers() -> tuple[list[Any], list[Any]]:
+        """The baseline's refusals and contrasts, from one load of its weights."""
+        baseline, tokenizer = ctx.pair.load(ctx.pair.baseline), ctx.pair.tokenizer
         tokens = settings.answer_tokens
-        return demonstrations.baseline_refusals(
-            baseline, ctx.pair.tokenizer, largest, tokens, seed
+        return (
+            demonstrations.baseline_refusals(
+                baseline, tokenizer, largest, tokens, seed
+            ),
+            demonstrations.baseline_contrasts(
+                baseline, tokenizer, settings.contrast_examples, tokens, seed
+            ),
         )
 
-    @functools.cache
+    def refusals() -> list[Any]:
+        return own_answers()[0]
+
     def contrasts() -> list[Any]:
-        baseline = ctx.pair.load(ctx.pair.baseline)
-        count, tokens = settings.contrast_examples, settings.answer_tokens
-        return demonstrations.baseline_contrasts(
-            baseline, ctx.pair.tokenizer, count, tokens, seed
-        )
+        return own_answers()[1]
 
     for count in sorted(settings.refusal_counts):
 

@@ -44,6 +44,8 @@ NEEDS_DATA: frozenset[str] = frozenset({"patch", "sppft"})
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Share = Annotated[float, Field(ge=0.0, lt=1.0)]
 Scale = Annotated[float, Field(gt=0.0, le=8.0)]
+#: Tokens of each of the baseline's answers generated as a demonstration.
+ANSWER_TOKENS = 48
 #: Benign requests that sound harmful, with the baseline's own answers, mixed
 #: into a trained rung against over-refusal (harness.repair.demonstrations).
 Contrasts = Annotated[
@@ -135,7 +137,9 @@ class PatchSettings(_Settings):
     batch_size: int = Field(default=4, ge=1, description="examples per step")
     max_length: int = Field(default=256, ge=8, description="tokens per example")
     answer_tokens: int = Field(
-        default=48, ge=8, description="tokens of each baseline answer generated"
+        default=ANSWER_TOKENS,
+        ge=8,
+        description="tokens of each baseline answer generated",
     )
     dtype: str = Field(
         default="auto", description="training dtype: auto, float32 or bfloat16"

@@ -41,7 +41,7 @@ from harness.errors import HarnessError
 from harness.layers import LayerRange, num_layers
 from harness.repair import demonstrations
 from harness.repair.data import load_repair_data
-from harness.repair.settings import SPPFTSettings
+from harness.repair.settings import ANSWER_TOKENS, SPPFTSettings
 from harness.repair.sparse import harmful_pairs
 from harness.repair.weights import block_keys
 from harness.training import SFTConfig, SFTExample, SFTResult, train_sft
@@ -49,9 +49,6 @@ from harness.training.freeze import freeze_layers, frozen_params_guard
 
 if TYPE_CHECKING:
     import torch
-
-#: Tokens of each of the baseline's answers generated as a contrast.
-ANSWER_TOKENS = 48
 
 
 @dataclass
